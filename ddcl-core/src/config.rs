@@ -1,0 +1,74 @@
+//! How an assignment is computed: temperature, implementation and input checks.
+
+use crate::{Error, Result};
+
+/// Which implementation computes the assignment. Both give the same values and gradients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// Plain candle ops straight from the definitions (autograd through candle's own ops).
+    /// Materialises (B, T, K, D) differences: the ground truth for tests and small inputs.
+    Reference,
+    /// Fused CPU custom ops with their own forward and backward: one GEMM-shaped pass over the
+    /// tokens, no (B, T, K, D) intermediate, multi-threaded. f32 and f64 on CPU.
+    #[default]
+    Fused,
+}
+
+/// Settings of one soft assignment of tokens to prototypes.
+///
+/// ```
+/// use ddcl_core::{AssignConfig, Backend};
+/// let cfg = AssignConfig::new(0.5)?.with_backend(Backend::Reference).with_check_finite(false);
+/// assert_eq!(cfg.tau(), 0.5);
+/// # Ok::<(), ddcl_core::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AssignConfig {
+    tau: f64,
+    backend: Backend,
+    check_finite: bool,
+}
+
+impl AssignConfig {
+    /// A configuration with temperature `tau` (finite, > 0), the fused backend and finiteness
+    /// checks on.
+    pub fn new(tau: f64) -> Result<Self> {
+        if !(tau.is_finite() && tau > 0.0) {
+            return Err(Error::Temperature(tau));
+        }
+        Ok(Self {
+            tau,
+            backend: Backend::default(),
+            check_finite: true,
+        })
+    }
+
+    /// Chooses the implementation.
+    pub fn with_backend(self, backend: Backend) -> Self {
+        Self { backend, ..self }
+    }
+
+    /// Turns the NaN/inf check of the real tokens and prototypes on or off. The check costs one
+    /// extra read of the hidden states.
+    pub fn with_check_finite(self, check_finite: bool) -> Self {
+        Self {
+            check_finite,
+            ..self
+        }
+    }
+
+    /// The temperature.
+    pub fn tau(&self) -> f64 {
+        self.tau
+    }
+
+    /// The implementation.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Whether inputs are checked for NaN and infinity.
+    pub fn check_finite(&self) -> bool {
+        self.check_finite
+    }
+}

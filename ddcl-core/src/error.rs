@@ -1,0 +1,72 @@
+//! Typed errors of ddcl-core.
+
+use candle_core::DType;
+
+/// Everything that can go wrong in ddcl-core, naming what was wrong and where.
+///
+/// ```
+/// use ddcl_core::{AssignConfig, Error};
+/// let err = AssignConfig::new(0.0).unwrap_err();
+/// assert!(matches!(err, Error::Temperature(t) if t == 0.0));
+/// ```
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A tensor has the wrong rank or size.
+    #[error("{name}: expected shape {expected}, got {got:?}")]
+    Shape {
+        /// Which argument.
+        name: &'static str,
+        /// The expected shape, in words, e.g. `(B, T, D) with D = 384`.
+        expected: String,
+        /// The shape received.
+        got: Vec<usize>,
+    },
+    /// Two tensors that must share a dtype do not, or a dtype is not supported.
+    #[error("{name}: dtype {got:?} not allowed here, expected {expected}")]
+    DType {
+        /// Which argument.
+        name: &'static str,
+        /// What is accepted, in words.
+        expected: &'static str,
+        /// The dtype received.
+        got: DType,
+    },
+    /// Tensors live on different devices, or the chosen path cannot run on this device.
+    #[error("{name}: {reason}")]
+    Device {
+        /// Which argument or path.
+        name: &'static str,
+        /// What is wrong with the device.
+        reason: String,
+    },
+    /// The temperature is not a finite positive number.
+    #[error("temperature must be finite and > 0, got {0}")]
+    Temperature(f64),
+    /// A learning rate or another positive hyper-parameter is not a finite positive number.
+    #[error("{name} must be finite and > 0, got {value}")]
+    NotPositive {
+        /// Which parameter.
+        name: &'static str,
+        /// The value received.
+        value: f64,
+    },
+    /// An input holds NaN or infinite values (reported only when finiteness checks are on).
+    #[error("{name} holds {count} non-finite value(s), the first at flat index {first}")]
+    NonFinite {
+        /// Which argument.
+        name: &'static str,
+        /// How many values are NaN or infinite.
+        count: usize,
+        /// Row-major index of the first one.
+        first: usize,
+    },
+    /// There are no prototypes (K = 0).
+    #[error("prototypes: K must be at least 1, got a (0, D) tensor")]
+    NoPrototypes,
+    /// An error raised by candle itself.
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+}
+
+/// Result type of ddcl-core.
+pub type Result<T> = std::result::Result<T, Error>;

@@ -1,0 +1,139 @@
+//! The fused backward kernel: gradients with respect to the hidden states and the prototypes.
+//!
+//! For one token, with upstream gradients `g_q`, `g_d` (on q and d) and `g_sq`, `g_ols`, `g_v`
+//! (on the three loss terms), the gradient reaching the distances is
+//!
+//! ```text
+//! u_k = g_q,k + (g_sq + g_ols) d_k + (g_v - g_ols) (|p'_k|^2 - 2 (G' q)_k)
+//! w_k = g_d,k + g_sq q_k - q_k (u_k - sum_j q_j u_j) / tau
+//! ```
+//!
+//! and with `A = w + g_ols q`, the gradients are two GEMMs plus K x K terms:
+//!
+//! ```text
+//! dH_t = 2 (sum_k A_tk) (h_t - c) - 2 (A P')_t
+//! dP   = -2 A^T (H - c) + 2 diag(sum_t w_t + g_v,t q_t) P' + 2 ((g_ols - g_v) q)^T q P'
+//! ```
+
+use rayon::prelude::*;
+
+use super::elem::{matmul, Elem};
+use super::forward::width;
+use super::protos::Protos;
+
+/// Tokens per chunk. Partial prototype gradients are summed chunk by chunk in a fixed order, so
+/// results do not depend on the number of threads.
+const CHUNK: usize = 256;
+
+/// Per-chunk partial sums of the prototype gradient.
+struct Partial<E> {
+    /// A^T (H - c), (K x D).
+    x: Vec<E>,
+    /// sum_t (w_t + g_v,t q_t), (K).
+    s: Vec<f64>,
+    /// sum_t (g_ols,t - g_v,t) q_t q_t^T, (K x K).
+    m: Vec<f64>,
+}
+
+/// Writes dH into `out[..N*D]` and dP into `out[N*D..]`. `packed` holds, per token, the forward
+/// output (2K+3), its upstream gradient (2K+3) and the mask.
+pub(crate) fn backward<E: Elem>(
+    h: &[E],
+    p: &[E],
+    packed: &[E],
+    tau: f64,
+    k: usize,
+    out: &mut [E],
+) {
+    let d = p.len() / k;
+    let n = h.len() / d;
+    let protos = Protos::new(p, k, d);
+    let (dh, dp) = out.split_at_mut(n * d);
+    let partials: Vec<Partial<E>> = dh
+        .par_chunks_mut(CHUNK * d)
+        .enumerate()
+        .map(|(ci, dh)| {
+            let first = ci * CHUNK;
+            let rows = dh.len() / d;
+            chunk(
+                &protos,
+                &h[first * d..(first + rows) * d],
+                &packed[first * (2 * width(k) + 1)..],
+                tau,
+                dh,
+            )
+        })
+        .collect();
+    let mut x = vec![0f64; k * d];
+    let mut s = vec![0f64; k];
+    let mut m = vec![0f64; k * k];
+    for part in &partials {
+        x.iter_mut().zip(&part.x).for_each(|(a, b)| *a += b.to_f64());
+        s.iter_mut().zip(&part.s).for_each(|(a, b)| *a += b);
+        m.iter_mut().zip(&part.m).for_each(|(a, b)| *a += b);
+    }
+    let centred = |j: usize, i: usize| protos.centred[j * d + i].to_f64();
+    for (kk, row) in dp.chunks_exact_mut(d).enumerate() {
+        for (i, o) in row.iter_mut().enumerate() {
+            let mix: f64 = (0..k).map(|j| m[kk * k + j] * centred(j, i)).sum();
+            *o = E::from_f64(-2.0 * x[kk * d + i] + 2.0 * s[kk] * centred(kk, i) + 2.0 * mix);
+        }
+    }
+}
+
+fn chunk<E: Elem>(protos: &Protos<E>, h: &[E], packed: &[E], tau: f64, dh: &mut [E]) -> Partial<E> {
+    let (k, d) = (protos.k, protos.d);
+    let rows = dh.len() / d;
+    let w = width(k);
+    let mut hc = vec![E::ZERO; rows * d];
+    let mut a = vec![E::ZERO; rows * k];
+    let mut alpha = vec![E::ZERO; rows];
+    let mut s = vec![0f64; k];
+    let mut m = vec![0f64; k * k];
+    let (mut q, mut u, mut gq) = (vec![0f64; k], vec![0f64; k], vec![0f64; k]);
+    for r in 0..rows {
+        let row = &packed[r * (2 * w + 1)..(r + 1) * (2 * w + 1)];
+        if row[2 * w] == E::ZERO {
+            continue;
+        }
+        let (y, g) = (&row[..w], &row[w..2 * w]);
+        let (g_sq, g_ols, g_v) = (g[2 * k].to_f64(), g[2 * k + 1].to_f64(), g[2 * k + 2].to_f64());
+        q.iter_mut().zip(y).for_each(|(q, v)| *q = v.to_f64());
+        protos.gram_times(&q, &mut gq);
+        for j in 0..k {
+            let shape = protos.norms[j] - 2.0 * gq[j];
+            u[j] = g[j].to_f64() + (g_sq + g_ols) * y[k + j].to_f64() + (g_v - g_ols) * shape;
+        }
+        let ubar: f64 = q.iter().zip(&u).map(|(q, u)| q * u).sum();
+        let mut total = 0f64;
+        for j in 0..k {
+            let wj = g[k + j].to_f64() + g_sq * q[j] - q[j] * (u[j] - ubar) / tau;
+            let aj = wj + g_ols * q[j];
+            a[r * k + j] = E::from_f64(aj);
+            total += aj;
+            s[j] += wj + g_v * q[j];
+            let c = (g_ols - g_v) * q[j];
+            m[j * k..(j + 1) * k]
+                .iter_mut()
+                .zip(&q)
+                .for_each(|(m, ql)| *m += c * ql);
+        }
+        alpha[r] = E::from_f64(2.0 * total);
+        for ((x, &v), &c) in hc[r * d..(r + 1) * d]
+            .iter_mut()
+            .zip(&h[r * d..])
+            .zip(&protos.center)
+        {
+            *x = v - c;
+        }
+    }
+    let minus_two = E::from_f64(-2.0);
+    matmul(dh, false, (rows, d, k), &a, (k, 1), &protos.centred, (d, 1), minus_two);
+    for r in 0..rows {
+        let (dh, hc) = (&mut dh[r * d..(r + 1) * d], &hc[r * d..(r + 1) * d]);
+        dh.iter_mut().zip(hc).for_each(|(o, &x)| *o = *o + alpha[r] * x);
+    }
+    let mut x = vec![E::ZERO; k * d];
+    matmul(&mut x, false, (k, d, rows), &a, (1, k), &hc, (d, 1), E::ONE);
+    Partial { x, s, m }
+}

@@ -1,0 +1,91 @@
+//! The element types of the fused kernels.
+
+use std::ops::{Add, Mul, Sub};
+
+/// A float the fused kernels run on (f32 or f64). Matrix products run in `Self`; every per-token
+/// reduction is accumulated in f64.
+pub(crate) trait Elem:
+    Copy
+    + Send
+    + Sync
+    + 'static
+    + Default
+    + PartialEq
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+{
+    const ZERO: Self;
+    const ONE: Self;
+    fn to_f64(self) -> f64;
+    fn from_f64(v: f64) -> Self;
+}
+
+impl Elem for f32 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+}
+
+impl Elem for f64 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    fn to_f64(self) -> f64 {
+        self
+    }
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+}
+
+/// `dst (m x n) = beta * lhs (m x k, row stride lhs_rs, column stride lhs_cs) * rhs (k x n,
+/// strides rhs_rs, rhs_cs)`, plus `dst` itself when `accumulate`; `dst` is row-major. Runs on the
+/// calling thread: the kernels parallelise over blocks of tokens themselves.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn matmul<E: Elem>(
+    dst: &mut [E],
+    accumulate: bool,
+    (m, n, k): (usize, usize, usize),
+    lhs: &[E],
+    (lhs_rs, lhs_cs): (usize, usize),
+    rhs: &[E],
+    (rhs_rs, rhs_cs): (usize, usize),
+    beta: E,
+) {
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(dst.len() >= m * n, "matmul: destination too small");
+    assert!(k == 0 || lhs.len() > (m - 1) * lhs_rs + (k - 1) * lhs_cs);
+    assert!(k == 0 || rhs.len() > (k - 1) * rhs_rs + (n - 1) * rhs_cs);
+    // SAFETY: the asserts above keep every index gemm touches inside the three slices; `E` is
+    // f32 or f64, both supported by gemm.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            lhs.as_ptr(),
+            lhs_cs as isize,
+            lhs_rs as isize,
+            rhs.as_ptr(),
+            rhs_cs as isize,
+            rhs_rs as isize,
+            E::ONE,
+            beta,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        )
+    }
+}

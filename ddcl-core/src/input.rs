@@ -1,0 +1,120 @@
+//! Validation of the (hidden, mask, prototypes) triple shared by every entry point.
+
+use candle_core::{DType, Tensor};
+
+use crate::{Error, Result};
+
+/// Checked inputs: dimensions, and the mask as 0/1 in the dtype of the hidden states.
+pub(crate) struct Inputs {
+    pub b: usize,
+    pub t: usize,
+    pub d: usize,
+    pub k: usize,
+    /// (B, T), 1 for real tokens, 0 for padding, in the dtype of `h`.
+    pub mask: Tensor,
+}
+
+fn is_float(dtype: DType) -> bool {
+    matches!(dtype, DType::F16 | DType::BF16 | DType::F32 | DType::F64)
+}
+
+fn shape_error(name: &'static str, expected: String, t: &Tensor) -> Error {
+    Error::Shape {
+        name,
+        expected,
+        got: t.dims().to_vec(),
+    }
+}
+
+/// Checks shapes, dtypes and devices; turns the mask into 0/1 of `h`'s dtype; optionally checks
+/// that the real tokens and the prototypes are finite.
+pub(crate) fn check(
+    h: &Tensor,
+    mask: Option<&Tensor>,
+    p: &Tensor,
+    check_finite: bool,
+) -> Result<Inputs> {
+    let (b, t, d) = h
+        .dims3()
+        .map_err(|_| shape_error("hidden", "(B, T, D)".into(), h))?;
+    if b == 0 || t == 0 || d == 0 {
+        return Err(shape_error(
+            "hidden",
+            "(B, T, D) with B, T, D >= 1".into(),
+            h,
+        ));
+    }
+    let (k, dp) = p
+        .dims2()
+        .map_err(|_| shape_error("prototypes", "(K, D)".into(), p))?;
+    if k == 0 {
+        return Err(Error::NoPrototypes);
+    }
+    if dp != d {
+        return Err(shape_error(
+            "prototypes",
+            format!("(K, D) with D = {d} as in hidden"),
+            p,
+        ));
+    }
+    if !is_float(h.dtype()) {
+        return Err(Error::DType {
+            name: "hidden",
+            expected: "a float dtype",
+            got: h.dtype(),
+        });
+    }
+    if p.dtype() != h.dtype() {
+        return Err(Error::DType {
+            name: "prototypes",
+            expected: "the dtype of hidden",
+            got: p.dtype(),
+        });
+    }
+    if !p.device().same_device(h.device()) {
+        return Err(Error::Device {
+            name: "prototypes",
+            reason: format!("on {:?}, hidden on {:?}", p.device(), h.device()),
+        });
+    }
+    let mask = match mask {
+        None => Tensor::ones((b, t), h.dtype(), h.device())?,
+        Some(m) => {
+            if m.dims() != [b, t] {
+                return Err(shape_error("mask", format!("(B, T) = ({b}, {t})"), m));
+            }
+            if !m.device().same_device(h.device()) {
+                return Err(Error::Device {
+                    name: "mask",
+                    reason: format!("on {:?}, hidden on {:?}", m.device(), h.device()),
+                });
+            }
+            m.ne(0u8)?.to_dtype(h.dtype())?
+        }
+    };
+    if check_finite {
+        ensure_finite("hidden", &masked(h, &mask)?)?;
+        ensure_finite("prototypes", p)?;
+    }
+    Ok(Inputs { b, t, d, k, mask })
+}
+
+/// Fails with [`Error::NonFinite`] when `x` holds NaN or infinity.
+pub(crate) fn ensure_finite(name: &'static str, x: &Tensor) -> Result<()> {
+    // x - x is 0 for finite values and NaN otherwise; NaN is the one value unequal to itself.
+    let z = (x - x)?;
+    let bad = z.ne(&z)?.flatten_all()?;
+    let count = bad.to_dtype(DType::U32)?.sum_all()?.to_scalar::<u32>()? as usize;
+    if count == 0 {
+        return Ok(());
+    }
+    let first = bad.to_vec1::<u8>()?.iter().position(|&v| v != 0).unwrap_or(0);
+    Err(Error::NonFinite { name, count, first })
+}
+
+/// `h` (B, T, D) with the rows of padding tokens replaced by zeros (whatever they held, NaN
+/// included); gradients reach real rows only.
+pub(crate) fn masked(h: &Tensor, mask: &Tensor) -> Result<Tensor> {
+    let real = mask.ne(0u8)?.unsqueeze(2)?.broadcast_as(h.shape())?;
+    Ok(real.where_cond(h, &h.zeros_like()?)?)
+}

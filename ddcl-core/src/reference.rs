@@ -1,0 +1,38 @@
+//! The reference path: the definitions of DESIGN.md §2 written as plain candle ops.
+//!
+//! Every quantity is computed from differences, as defined, so this path is the accuracy yardstick
+//! of the fused one; it materialises (B, T, K, D) tensors and is meant for tests and small inputs.
+
+use candle_core::{Tensor, D};
+
+use crate::input::masked;
+use crate::Result;
+
+/// Returns `(q, d, token_losses)`: (B, T, K), (B, T, K) and (B, T, 3) with padding rows zero.
+pub(crate) fn assign(
+    h: &Tensor,
+    mask: &Tensor,
+    p: &Tensor,
+    tau: f64,
+) -> Result<(Tensor, Tensor, Tensor)> {
+    let m = mask.unsqueeze(2)?;
+    let h = masked(h, mask)?;
+    let protos = p.unsqueeze(0)?.unsqueeze(0)?;
+    // d[t,k] = ||h_t - p_k||^2
+    let d = h.unsqueeze(2)?.broadcast_sub(&protos)?.sqr()?.sum(D::Minus1)?;
+    // softmax_k(-d/tau), shifted by the (constant) row maximum
+    let z = (d.neg()? / tau)?;
+    let z = z.broadcast_sub(&z.max_keepdim(D::Minus1)?.detach())?.exp()?;
+    let q = z.broadcast_div(&z.sum_keepdim(D::Minus1)?)?.broadcast_mul(&m)?;
+    let d = d.broadcast_mul(&m)?;
+    let hhat = q.broadcast_matmul(p)?;
+    let l_sq = (&q * &d)?.sum(D::Minus1)?;
+    let l_ols = (&h - &hhat)?.sqr()?.sum(D::Minus1)?;
+    let spread = protos
+        .broadcast_sub(&hhat.unsqueeze(2)?)?
+        .sqr()?
+        .sum(D::Minus1)?;
+    let var = (&q * spread)?.sum(D::Minus1)?;
+    let terms = Tensor::stack(&[l_sq, l_ols, var], 2)?;
+    Ok((q, d, terms))
+}

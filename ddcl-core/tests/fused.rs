@@ -1,0 +1,84 @@
+//! The fused kernels against the reference graph, and both against finite differences.
+
+mod common;
+
+use candle_core::{DType, Tensor};
+use common::*;
+use ddcl_core::Backend;
+
+fn compare(seed: u64, b: usize, t: usize, d: usize, k: usize, tau: f64, lens: Option<&[usize]>) {
+    let h = uniform(seed, &[b, t, d], 2.0, DType::F64);
+    let p = uniform(seed + 7, &[k, d], 2.0, DType::F64);
+    let mask = lens.map(|l| ragged(l, t));
+    let r = run(&h, mask.as_ref(), &p, tau, Backend::Reference);
+    let f = run(&h, mask.as_ref(), &p, tau, Backend::Fused);
+    assert_close("q", &f.q, &r.q, 1e-13, 1e-11);
+    assert_close("dist", &f.dist, &r.dist, 1e-12, 1e-12);
+    assert_close("token losses", &f.token_losses, &r.token_losses, 1e-12, 1e-12);
+    let (fh, fp) = grads(&h, mask.as_ref(), &p, tau, Backend::Fused);
+    let (rh, rp) = grads(&h, mask.as_ref(), &p, tau, Backend::Reference);
+    assert_close("dL/dh", &fh, &rh, 1e-10, 1e-9);
+    assert_close("dL/dp", &fp, &rp, 1e-10, 1e-9);
+}
+
+#[test]
+fn fused_matches_reference_f64() {
+    compare(1, 2, 7, 5, 3, 1.0, None);
+    compare(2, 3, 9, 4, 6, 0.3, Some(&[9, 4, 0]));
+    compare(3, 1, 300, 8, 4, 2.0, Some(&[257]));
+    compare(4, 2, 3, 6, 11, 5.0, Some(&[3, 1]));
+}
+
+#[test]
+fn fused_matches_reference_f32() {
+    let h = uniform(5, &[4, 100, 32], 1.0, DType::F32);
+    let p = uniform(6, &[8, 32], 1.0, DType::F32);
+    let mask = ragged(&[100, 50, 1, 77], 100);
+    let r = run(&h, Some(&mask), &p, 0.5, Backend::Reference);
+    let f = run(&h, Some(&mask), &p, 0.5, Backend::Fused);
+    assert_close("q", &f.q, &r.q, 1e-6, 1e-4);
+    assert_close("token losses", &f.token_losses, &r.token_losses, 1e-5, 1e-5);
+    let (fh, fp) = grads(&h, Some(&mask), &p, 0.5, Backend::Fused);
+    let (rh, rp) = grads(&h, Some(&mask), &p, 0.5, Backend::Reference);
+    assert_close("dL/dh", &fh, &rh, 1e-4, 1e-3);
+    assert_close("dL/dp", &fp, &rp, 1e-4, 1e-3);
+}
+
+/// Central differences of `probe` with respect to every entry of `x`.
+fn finite_differences(
+    x: &Tensor,
+    f: impl Fn(&Tensor) -> f64,
+) -> Tensor {
+    let v = to_vec(x);
+    let step = 1e-6;
+    let g: Vec<f64> = (0..v.len())
+        .map(|i| {
+            let at = |delta: f64| {
+                let mut w = v.clone();
+                w[i] += delta;
+                f(&Tensor::from_vec(w, x.dims(), x.device()).unwrap())
+            };
+            (at(step) - at(-step)) / (2.0 * step)
+        })
+        .collect();
+    Tensor::from_vec(g, x.dims(), x.device()).unwrap()
+}
+
+#[test]
+fn gradients_match_finite_differences() {
+    let (b, t, d, k, tau) = (2, 5, 3, 4, 0.8);
+    let h = uniform(11, &[b, t, d], 1.5, DType::F64);
+    let p = uniform(12, &[k, d], 1.5, DType::F64);
+    let mask = ragged(&[5, 3], t);
+    for backend in [Backend::Fused, Backend::Reference] {
+        let loss = |h: &Tensor, p: &Tensor| {
+            let a = run(h, Some(&mask), p, tau, backend);
+            probe(&a, 99).to_scalar::<f64>().unwrap()
+        };
+        let (gh, gp) = grads(&h, Some(&mask), &p, tau, backend);
+        let fd_h = finite_differences(&h, |x| loss(x, &p));
+        let fd_p = finite_differences(&p, |x| loss(&h, x));
+        assert_close(&format!("{backend:?} dL/dh"), &gh, &fd_h, 1e-7, 1e-6);
+        assert_close(&format!("{backend:?} dL/dp"), &gp, &fd_p, 1e-7, 1e-6);
+    }
+}
