@@ -17,21 +17,21 @@ pub(crate) fn assign(
 ) -> Result<(Tensor, Tensor, Tensor)> {
     let m = mask.unsqueeze(2)?;
     let h = masked(h, mask)?;
-    let protos = p.unsqueeze(0)?.unsqueeze(0)?;
-    // d[t,k] = ||h_t - p_k||^2
-    let d = h.unsqueeze(2)?.broadcast_sub(&protos)?.sqr()?.sum(D::Minus1)?;
+    // diff[t,k] = h_t - p_k, (B, T, K, D)
+    let diff = h.unsqueeze(2)?.broadcast_sub(&p.unsqueeze(0)?.unsqueeze(0)?)?;
+    let d = diff.sqr()?.sum(D::Minus1)?;
     // softmax_k(-d/tau), shifted by the (constant) row maximum
     let z = (d.neg()? / tau)?;
     let z = z.broadcast_sub(&z.max_keepdim(D::Minus1)?.detach())?.exp()?;
     let q = z.broadcast_div(&z.sum_keepdim(D::Minus1)?)?.broadcast_mul(&m)?;
     let d = d.broadcast_mul(&m)?;
-    let hhat = q.broadcast_matmul(p)?;
+    // h_t - hhat_t = sum_k q[t,k] (h_t - p_k) and hhat_t - p_k = diff[t,k] - (h_t - hhat_t),
+    // both from differences so that nothing cancels.
+    let qw = q.unsqueeze(3)?;
+    let e = diff.broadcast_mul(&qw)?.sum_keepdim(2)?;
     let l_sq = (&q * &d)?.sum(D::Minus1)?;
-    let l_ols = (&h - &hhat)?.sqr()?.sum(D::Minus1)?;
-    let spread = protos
-        .broadcast_sub(&hhat.unsqueeze(2)?)?
-        .sqr()?
-        .sum(D::Minus1)?;
+    let l_ols = e.sqr()?.sum(D::Minus1)?.squeeze(2)?;
+    let spread = diff.broadcast_sub(&e)?.sqr()?.sum(D::Minus1)?;
     let var = (&q * spread)?.sum(D::Minus1)?;
     let terms = Tensor::stack(&[l_sq, l_ols, var], 2)?;
     Ok((q, d, terms))

@@ -18,7 +18,7 @@ pub(crate) struct Protos<E> {
     pub norms: Vec<f64>,
     /// G'_jk = p'_j . p'_k, (K, K).
     pub gram: Vec<f64>,
-    /// ||p_j - p_k||^2 computed from differences, (K, K).
+    /// ||p_j - p_k||^2 computed from differences of the raw prototypes, (K, K).
     pub dist: Vec<f64>,
 }
 
@@ -36,15 +36,17 @@ impl<E: Elem> Protos<E> {
             .flat_map(|row| row.iter().zip(&center).map(|(&v, &c)| v - c))
             .collect();
         let row = |j: usize| &centred[j * d..(j + 1) * d];
+        let raw = |j: usize| &p[j * d..(j + 1) * d];
         let mut gram = vec![0f64; k * k];
         let mut dist = vec![0f64; k * k];
         for j in 0..k {
             for l in j..k {
                 let (mut g, mut s) = (0f64, 0f64);
                 for (&a, &b) in row(j).iter().zip(row(l)) {
-                    let (a, b) = (a.to_f64(), b.to_f64());
-                    g += a * b;
-                    s += (a - b) * (a - b);
+                    g += a.to_f64() * b.to_f64();
+                }
+                for (&a, &b) in raw(j).iter().zip(raw(l)) {
+                    s += (a.to_f64() - b.to_f64()).powi(2);
                 }
                 gram[j * k + l] = g;
                 gram[l * k + j] = g;
