@@ -82,3 +82,32 @@ fn gradients_match_finite_differences() {
         assert_close(&format!("{backend:?} dL/dp"), &gp, &fd_p, 1e-7, 1e-6);
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn fused_matches_reference_on_any_shape(
+        b in 1usize..4, t in 1usize..80, d in 1usize..9, k in 1usize..20,
+        log_tau in -1.0f64..1.0, seed in 0u64..1_000_000,
+    ) {
+        let lens: Vec<usize> = (0..b).map(|i| (t * (i + 1) / b).min(t)).collect();
+        compare(seed, b, t, d, k, 10f64.powf(log_tau), Some(&lens));
+    }
+}
+
+#[test]
+fn results_do_not_depend_on_thread_count() {
+    let h = uniform(21, &[3, 400, 16], 1.0, DType::F32);
+    let p = uniform(22, &[12, 16], 1.0, DType::F32);
+    let mask = ragged(&[400, 399, 17], 400);
+    let on = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            let a = run(&h, Some(&mask), &p, 0.3, Backend::Fused);
+            let (gh, gp) = grads(&h, Some(&mask), &p, 0.3, Backend::Fused);
+            (to_vec(&a.token_losses), to_vec(&gh), to_vec(&gp))
+        })
+    };
+    assert_eq!(on(1), on(3));
+}

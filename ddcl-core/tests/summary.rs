@@ -1,0 +1,98 @@
+//! Summaries, diagnostics and the timescale check against hand-computed values.
+
+mod common;
+
+use candle_core::{DType, Device, Tensor};
+use common::*;
+use ddcl_core::{hard_assignment, Backend, Summary, Timescale, Usage};
+
+/// Three tokens in the plane, two prototypes, a cold temperature: q is one-hot.
+fn plane() -> (Tensor, Tensor) {
+    let h = Tensor::new(&[[[0f64, 1.], [2., 0.], [3., 0.]]], &Device::Cpu).unwrap();
+    let p = Tensor::new(&[[0f64, 0.], [2., 0.]], &Device::Cpu).unwrap();
+    (h, p)
+}
+
+#[test]
+fn summaries_by_hand() {
+    let (h, p) = plane();
+    for backend in [Backend::Reference, Backend::Fused] {
+        let a = run(&h, None, &p, 1e-3, backend);
+        let third = 1.0 / 3.0;
+        let get = |s| to_vec(&a.summary(s, &h, &p).unwrap());
+        assert_eq!(get(Summary::Occupancy), vec![third, 2.0 * third]);
+        assert_eq!(get(Summary::Mixture), vec![4.0 * third, 0.0]);
+        let slots = get(Summary::Slots);
+        let want = [0.0, 1.0 / (1.0 + 1e-6), 5.0 / (2.0 + 1e-6), 0.0];
+        for (g, w) in slots.iter().zip(want) {
+            assert!((g - w).abs() < 1e-15, "{slots:?}");
+        }
+        assert_eq!(get(Summary::Residual), vec![0.0, 1.0, 1.0, 0.0]);
+        // L_SQ = (1 + 0 + 1) / 3; hard assignment on q is exact, so L_OLS = L_SQ and V = 0
+        let sq = a.losses.sq.to_scalar::<f64>().unwrap();
+        assert!((sq - 2.0 / 3.0).abs() < 1e-15);
+        assert_eq!(a.losses.var.to_scalar::<f64>().unwrap(), 0.0);
+        let hard = hard_assignment(&a).unwrap().to_vec2::<u32>().unwrap();
+        assert_eq!(hard, vec![vec![0, 1, 1]]);
+    }
+}
+
+#[test]
+fn mixture_is_mean_reconstruction() {
+    let (t, d, k) = (9, 6, 4);
+    let mask = ragged(&[9, 5], t);
+    let h = uniform(1, &[2, t, d], 1.0, DType::F64);
+    let p = uniform(2, &[k, d], 1.0, DType::F64);
+    let a = run(&h, Some(&mask), &p, 0.8, Backend::Fused);
+    let hhat = a.reconstruction(&p).unwrap();
+    let n = a.tokens.unsqueeze(1).unwrap();
+    let mean = hhat.sum(1).unwrap().broadcast_div(&n).unwrap();
+    assert_close("mixture", &a.mixture(&p).unwrap(), &mean, 1e-15, 1e-13);
+    let occ = to_vec(&a.occupancy().unwrap());
+    for row in occ.chunks(k) {
+        assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-14);
+    }
+    let res = a.residual(&h, &p).unwrap().sqr().unwrap().sum(2).unwrap();
+    assert_close("unit residual rows", &res, &Tensor::ones((2, k), DType::F64, &Device::Cpu).unwrap(), 1e-12, 0.0);
+}
+
+#[test]
+fn usage_by_hand() {
+    let (h, p) = plane();
+    let a = run(&h, None, &p, 1e-3, Backend::Fused);
+    let mut usage = Usage::new(2, 0.4).unwrap();
+    usage.add(&a).unwrap();
+    let r = usage.report();
+    let (x, y) = (1.0f64 / 3.0, 2.0f64 / 3.0);
+    assert_eq!(r.tokens, 3);
+    assert_eq!(r.occupancy, vec![x, y]);
+    assert_eq!(r.soft_utilisation, 0.5);
+    assert_eq!(r.hard_utilisation, 1.0);
+    assert!((r.perplexity - (-(x * x.ln() + y * y.ln())).exp()).abs() < 1e-15);
+    assert_eq!(r.entropy, 0.0);
+    // a second batch where every token picks prototype 0 at a warm temperature
+    let h2 = Tensor::new(&[[[0f64, 0.]]], &Device::Cpu).unwrap();
+    let b = run(&h2, None, &p, 1.0, Backend::Fused);
+    usage.add(&b).unwrap();
+    let r = usage.report();
+    let q0 = 1.0 / (1.0 + (-4.0f64).exp());
+    assert_eq!(r.tokens, 4);
+    assert!((r.occupancy[0] - (1.0 + q0) / 4.0).abs() < 1e-15);
+    let h_q = -(q0 * q0.ln() + (1.0 - q0) * (1.0 - q0).ln());
+    assert!((r.entropy - h_q / 4.0).abs() < 1e-15);
+}
+
+#[test]
+fn timescale_by_hand() {
+    let occ = [0.6, 0.3, 0.1];
+    let ok = Timescale::check(1e-4, 1e-2, &occ, 0.1).unwrap();
+    assert!((ok.eps - 0.01).abs() < 1e-16);
+    assert_eq!(ok.max_occupancy, 0.6);
+    assert!((ok.step_margin - (1.0 - 0.006)).abs() < 1e-15);
+    assert!(ok.separated() && ok.stable() && ok.holds());
+    let slow = Timescale::check(1e-2, 1e-2, &occ, 0.1).unwrap();
+    assert!(!slow.separated() && slow.stable() && !slow.holds());
+    let unstable = Timescale::check(1e-3, 2.0, &occ, 0.1).unwrap();
+    assert!(unstable.separated() && !unstable.stable());
+    assert!((unstable.step_margin - (1.0 - 1.2)).abs() < 1e-15);
+}
