@@ -1,1 +1,111 @@
-fn main(){}
+//! Criterion benches: the fused readout against the reference graph and against masked mean
+//! pooling written as one pass over H.
+//!
+//! `cargo bench -p ddcl-core --bench readout` (all), or filter, e.g. `-- B32_T128`.
+
+use candle_core::{DType, Device, Tensor, Var};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use ddcl_core::{assign, masked_mean, AssignConfig, Backend};
+
+struct Case {
+    h: Tensor,
+    mask: Tensor,
+    p: Tensor,
+}
+
+fn case(b: usize, t: usize, d: usize, k: usize) -> Case {
+    let dev = Device::Cpu;
+    let h = Tensor::randn(0f32, 1., (b, t, d), &dev).unwrap();
+    let p = Tensor::randn(0f32, 1., (k, d), &dev).unwrap();
+    // ragged: sequence i keeps a share of its tokens between 1/2 and 1
+    let lens: Vec<u8> = (0..b)
+        .flat_map(|i| (0..t).map(move |j| u8::from(j < t / 2 + (t / 2) * (i + 1) / b)))
+        .collect();
+    let mask = Tensor::from_vec(lens, (b, t), &dev).unwrap();
+    Case { h, mask, p }
+}
+
+fn config(backend: Backend) -> AssignConfig {
+    AssignConfig::new(1.0)
+        .unwrap()
+        .with_backend(backend)
+        .with_check_finite(false)
+}
+
+/// Forward: the assignment, its losses and the mixture summary.
+fn forward(c: &Case, backend: Backend) -> Tensor {
+    let a = assign(&c.h, Some(&c.mask), &c.p, &config(backend)).unwrap();
+    let s = a.mixture(&c.p).unwrap();
+    (a.losses.sq + s.sum_all().unwrap()).unwrap()
+}
+
+/// Forward and backward to both H and P.
+fn forward_backward(c: &Case, backend: Backend) {
+    let h = Var::from_tensor(&c.h).unwrap();
+    let p = Var::from_tensor(&c.p).unwrap();
+    let v = Case {
+        h: h.as_tensor().clone(),
+        mask: c.mask.clone(),
+        p: p.as_tensor().clone(),
+    };
+    let g = forward(&v, backend).backward().unwrap();
+    assert!(g.get(h.as_tensor()).is_some() && g.get(p.as_tensor()).is_some());
+}
+
+fn shapes(cr: &mut Criterion) {
+    for (b, t, d, k, reference) in [(32, 128, 384, 16, true), (8, 2048, 768, 64, false)] {
+        let c = case(b, t, d, k);
+        let mut g = cr.benchmark_group(format!("B{b}_T{t}_D{d}_K{k}"));
+        g.sample_size(20)
+            .throughput(Throughput::Elements((b * t) as u64));
+        g.bench_function("mean_pool_one_pass", |bn| {
+            bn.iter(|| masked_mean(&c.h, Some(&c.mask)).unwrap())
+        });
+        g.bench_function("fused_forward", |bn| {
+            bn.iter(|| forward(&c, Backend::Fused))
+        });
+        g.bench_function("fused_forward_checked", |bn| {
+            let cfg = AssignConfig::new(1.0).unwrap();
+            bn.iter(|| assign(&c.h, Some(&c.mask), &c.p, &cfg).unwrap())
+        });
+        g.bench_function("fused_forward_backward", |bn| {
+            bn.iter(|| forward_backward(&c, Backend::Fused))
+        });
+        // The reference graph materialises (B, T, K, D) tensors: 3.2 GB each at the large
+        // shape, beyond this machine's memory for a backward pass; it runs at the first shape.
+        if reference {
+            g.bench_function("reference_forward", |bn| {
+                bn.iter(|| forward(&c, Backend::Reference))
+            });
+            g.bench_function("reference_forward_backward", |bn| {
+                bn.iter(|| forward_backward(&c, Backend::Reference))
+            });
+        }
+        g.finish();
+    }
+}
+
+fn sweep(cr: &mut Criterion) {
+    let (d, k) = (384, 16);
+    let mut g = cr.benchmark_group("sweep_T_D384_K16");
+    g.sample_size(10);
+    for t in [128, 512, 2048, 8192] {
+        let c = case(1, t, d, k);
+        g.throughput(Throughput::Elements(t as u64));
+        g.bench_with_input(BenchmarkId::new("mean_pool_one_pass", t), &c, |bn, c| {
+            bn.iter(|| masked_mean(&c.h, Some(&c.mask)).unwrap())
+        });
+        g.bench_with_input(BenchmarkId::new("fused_forward", t), &c, |bn, c| {
+            bn.iter(|| forward(c, Backend::Fused))
+        });
+        g.bench_with_input(
+            BenchmarkId::new("fused_forward_backward", t),
+            &c,
+            |bn, c| bn.iter(|| forward_backward(c, Backend::Fused)),
+        );
+    }
+    g.finish();
+}
+
+criterion_group!(benches, shapes, sweep);
+criterion_main!(benches);

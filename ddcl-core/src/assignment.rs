@@ -25,7 +25,8 @@ impl Losses {
 
     /// `|L_SQ - L_OLS - V| / L_SQ` in f64 (0 when L_SQ is 0): what a run reports.
     pub fn relative_violation(&self) -> Result<f64> {
-        let scalar = |t: &Tensor| -> Result<f64> { Ok(t.to_dtype(DType::F64)?.to_scalar::<f64>()?) };
+        let scalar =
+            |t: &Tensor| -> Result<f64> { Ok(t.to_dtype(DType::F64)?.to_scalar::<f64>()?) };
         let (sq, ols, var) = (scalar(&self.sq)?, scalar(&self.ols)?, scalar(&self.var)?);
         Ok(if sq == 0.0 {
             (ols + var).abs()
@@ -122,11 +123,15 @@ fn fused_assign(
             got: h.dtype(),
         });
     }
-    let (b, t, d, k) = (inputs.b, inputs.t, inputs.d, inputs.k);
-    let flat = h.reshape((b * t, d))?.contiguous()?;
-    let mask = inputs.mask.reshape(b * t)?.contiguous()?;
-    let y = flat
-        .apply_op3(&p.contiguous()?, &mask, fused::Assign { tau })?
-        .reshape((b, t, fused::width(k)))?;
-    Ok((y.narrow(2, 0, k)?, y.narrow(2, k, k)?, y.narrow(2, 2 * k, 3)?))
+    let k = inputs.k;
+    let y = h.contiguous()?.apply_op3(
+        &p.contiguous()?,
+        &inputs.mask.contiguous()?,
+        fused::Assign { tau },
+    )?;
+    Ok((
+        y.narrow(2, 0, k)?,
+        y.narrow(2, k, k)?,
+        y.narrow(2, 2 * k, 3)?,
+    ))
 }

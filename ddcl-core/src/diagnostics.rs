@@ -48,7 +48,10 @@ impl Separation {
             }
         }
         Ok(if pairs == 0 {
-            Self { min: 0.0, mean: 0.0 }
+            Self {
+                min: 0.0,
+                mean: 0.0,
+            }
         } else {
             Self {
                 min,
@@ -135,8 +138,15 @@ impl Usage {
                 got: a.q.dims().to_vec(),
             });
         }
-        let q = a.q.to_dtype(DType::F64)?.reshape(((), k))?.to_vec2::<f64>()?;
-        let real = a.mask.flatten_all()?.to_dtype(DType::F64)?.to_vec1::<f64>()?;
+        let q =
+            a.q.to_dtype(DType::F64)?
+                .reshape(((), k))?
+                .to_vec2::<f64>()?;
+        let real = a
+            .mask
+            .flatten_all()?
+            .to_dtype(DType::F64)?
+            .to_vec1::<f64>()?;
         for (row, _) in q.iter().zip(&real).filter(|(_, &m)| m != 0.0) {
             let mut best = 0;
             for (j, &v) in row.iter().enumerate() {
@@ -170,7 +180,11 @@ impl Usage {
             tokens: self.tokens,
             soft_utilisation: share(occupancy.iter().filter(|&&p| p > self.threshold).count()),
             hard_utilisation: share(self.hits.iter().filter(|&&c| c > 0).count()),
-            perplexity: if self.tokens == 0 { 0.0 } else { pi_entropy.exp() },
+            perplexity: if self.tokens == 0 {
+                0.0
+            } else {
+                pi_entropy.exp()
+            },
             entropy: self.entropy / n,
             identity_violation: self.violation,
             occupancy,

@@ -4,11 +4,8 @@ use candle_core::{DType, Tensor};
 
 use crate::{Error, Result};
 
-/// Checked inputs: dimensions, and the mask as 0/1 in the dtype of the hidden states.
+/// Checked inputs: the number of prototypes, and the mask as 0/1 in the dtype of the hidden states.
 pub(crate) struct Inputs {
-    pub b: usize,
-    pub t: usize,
-    pub d: usize,
     pub k: usize,
     /// (B, T), 1 for real tokens, 0 for padding, in the dtype of `h`.
     pub mask: Tensor,
@@ -26,14 +23,12 @@ fn shape_error(name: &'static str, expected: String, t: &Tensor) -> Error {
     }
 }
 
-/// Checks shapes, dtypes and devices; turns the mask into 0/1 of `h`'s dtype; optionally checks
-/// that the real tokens and the prototypes are finite.
-pub(crate) fn check(
+/// Checks the hidden states (B, T, D) and the mask (B, T); returns the dimensions and the mask as
+/// 0/1 in `h`'s dtype.
+pub(crate) fn check_hidden(
     h: &Tensor,
     mask: Option<&Tensor>,
-    p: &Tensor,
-    check_finite: bool,
-) -> Result<Inputs> {
+) -> Result<(usize, usize, usize, Tensor)> {
     let (b, t, d) = h
         .dims3()
         .map_err(|_| shape_error("hidden", "(B, T, D)".into(), h))?;
@@ -44,37 +39,11 @@ pub(crate) fn check(
             h,
         ));
     }
-    let (k, dp) = p
-        .dims2()
-        .map_err(|_| shape_error("prototypes", "(K, D)".into(), p))?;
-    if k == 0 {
-        return Err(Error::NoPrototypes);
-    }
-    if dp != d {
-        return Err(shape_error(
-            "prototypes",
-            format!("(K, D) with D = {d} as in hidden"),
-            p,
-        ));
-    }
     if !is_float(h.dtype()) {
         return Err(Error::DType {
             name: "hidden",
             expected: "a float dtype",
             got: h.dtype(),
-        });
-    }
-    if p.dtype() != h.dtype() {
-        return Err(Error::DType {
-            name: "prototypes",
-            expected: "the dtype of hidden",
-            got: p.dtype(),
-        });
-    }
-    if !p.device().same_device(h.device()) {
-        return Err(Error::Device {
-            name: "prototypes",
-            reason: format!("on {:?}, hidden on {:?}", p.device(), h.device()),
         });
     }
     let mask = match mask {
@@ -92,11 +61,49 @@ pub(crate) fn check(
             m.ne(0u8)?.to_dtype(h.dtype())?
         }
     };
+    Ok((b, t, d, mask))
+}
+
+/// Checks shapes, dtypes and devices; turns the mask into 0/1 of `h`'s dtype; optionally checks
+/// that the real tokens and the prototypes are finite.
+pub(crate) fn check(
+    h: &Tensor,
+    mask: Option<&Tensor>,
+    p: &Tensor,
+    check_finite: bool,
+) -> Result<Inputs> {
+    let (_, _, d, mask) = check_hidden(h, mask)?;
+    let (k, dp) = p
+        .dims2()
+        .map_err(|_| shape_error("prototypes", "(K, D)".into(), p))?;
+    if k == 0 {
+        return Err(Error::NoPrototypes);
+    }
+    if dp != d {
+        return Err(shape_error(
+            "prototypes",
+            format!("(K, D) with D = {d} as in hidden"),
+            p,
+        ));
+    }
+    if p.dtype() != h.dtype() {
+        return Err(Error::DType {
+            name: "prototypes",
+            expected: "the dtype of hidden",
+            got: p.dtype(),
+        });
+    }
+    if !p.device().same_device(h.device()) {
+        return Err(Error::Device {
+            name: "prototypes",
+            reason: format!("on {:?}, hidden on {:?}", p.device(), h.device()),
+        });
+    }
     if check_finite {
         ensure_finite("hidden", &masked(h, &mask)?)?;
         ensure_finite("prototypes", p)?;
     }
-    Ok(Inputs { b, t, d, k, mask })
+    Ok(Inputs { k, mask })
 }
 
 /// Fails with [`Error::NonFinite`] when `x` holds NaN or infinity.
@@ -108,7 +115,11 @@ pub(crate) fn ensure_finite(name: &'static str, x: &Tensor) -> Result<()> {
     if count == 0 {
         return Ok(());
     }
-    let first = bad.to_vec1::<u8>()?.iter().position(|&v| v != 0).unwrap_or(0);
+    let first = bad
+        .to_vec1::<u8>()?
+        .iter()
+        .position(|&v| v != 0)
+        .unwrap_or(0);
     Err(Error::NonFinite { name, count, first })
 }
 

@@ -18,12 +18,18 @@ pub(crate) fn assign(
     let m = mask.unsqueeze(2)?;
     let h = masked(h, mask)?;
     // diff[t,k] = h_t - p_k, (B, T, K, D)
-    let diff = h.unsqueeze(2)?.broadcast_sub(&p.unsqueeze(0)?.unsqueeze(0)?)?;
+    let diff = h
+        .unsqueeze(2)?
+        .broadcast_sub(&p.unsqueeze(0)?.unsqueeze(0)?)?;
     let d = diff.sqr()?.sum(D::Minus1)?;
     // softmax_k(-d/tau), shifted by the (constant) row maximum
     let z = (d.neg()? / tau)?;
-    let z = z.broadcast_sub(&z.max_keepdim(D::Minus1)?.detach())?.exp()?;
-    let q = z.broadcast_div(&z.sum_keepdim(D::Minus1)?)?.broadcast_mul(&m)?;
+    let z = z
+        .broadcast_sub(&z.max_keepdim(D::Minus1)?.detach())?
+        .exp()?;
+    let q = z
+        .broadcast_div(&z.sum_keepdim(D::Minus1)?)?
+        .broadcast_mul(&m)?;
     let d = d.broadcast_mul(&m)?;
     // h_t - hhat_t = sum_k q[t,k] (h_t - p_k) and hhat_t - p_k = diff[t,k] - (h_t - hhat_t),
     // both from differences so that nothing cancels.

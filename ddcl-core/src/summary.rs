@@ -80,7 +80,11 @@ impl Assignment {
     pub fn residual(&self, h: &Tensor, p: &Tensor) -> Result<Tensor> {
         let mass = self.q.sum(1)?.unsqueeze(2)?;
         let r = self.weighted_sums(h)?.sub(&mass.broadcast_mul(p)?)?;
-        let norm = r.sqr()?.sum_keepdim(D::Minus1)?.sqrt()?.maximum(RESIDUAL_EPS)?;
+        let norm = r
+            .sqr()?
+            .sum_keepdim(D::Minus1)?
+            .sqrt()?
+            .maximum(RESIDUAL_EPS)?;
         Ok(r.broadcast_div(&norm)?)
     }
 

@@ -13,7 +13,10 @@ fn try_assign(h: &Tensor, mask: Option<&Tensor>, p: &Tensor, backend: Backend) -
 #[test]
 fn temperature_must_be_finite_and_positive() {
     for tau in [0.0, -1.0, f64::NAN, f64::INFINITY, -0.0] {
-        assert!(matches!(AssignConfig::new(tau), Err(Error::Temperature(_))), "{tau}");
+        assert!(
+            matches!(AssignConfig::new(tau), Err(Error::Temperature(_))),
+            "{tau}"
+        );
     }
 }
 
@@ -24,9 +27,24 @@ fn shapes_are_checked() {
     for backend in [Backend::Reference, Backend::Fused] {
         let cases: Vec<(&str, Tensor, Option<Tensor>, Tensor)> = vec![
             ("hidden", h.flatten_all().unwrap(), None, p.clone()),
-            ("hidden", uniform(3, &[2, 0, 4], 1.0, DType::F32), None, p.clone()),
-            ("hidden", uniform(3, &[0, 3, 4], 1.0, DType::F32), None, p.clone()),
-            ("prototypes", h.clone(), None, uniform(4, &[5, 3], 1.0, DType::F32)),
+            (
+                "hidden",
+                uniform(3, &[2, 0, 4], 1.0, DType::F32),
+                None,
+                p.clone(),
+            ),
+            (
+                "hidden",
+                uniform(3, &[0, 3, 4], 1.0, DType::F32),
+                None,
+                p.clone(),
+            ),
+            (
+                "prototypes",
+                h.clone(),
+                None,
+                uniform(4, &[5, 3], 1.0, DType::F32),
+            ),
             ("prototypes", h.clone(), None, h.clone()),
             ("mask", h.clone(), Some(ragged(&[3, 3, 3], 3)), p.clone()),
             ("mask", h.clone(), Some(ragged(&[3, 3], 4)), p.clone()),
@@ -38,7 +56,10 @@ fn shapes_are_checked() {
             }
         }
         let empty = Tensor::zeros((0, 4), DType::F32, &Device::Cpu).unwrap();
-        assert!(matches!(try_assign(&h, None, &empty, backend), Error::NoPrototypes));
+        assert!(matches!(
+            try_assign(&h, None, &empty, backend),
+            Error::NoPrototypes
+        ));
     }
 }
 
@@ -47,12 +68,24 @@ fn dtypes_are_checked() {
     let h = uniform(1, &[2, 3, 4], 1.0, DType::F32);
     let p = uniform(2, &[5, 4], 1.0, DType::F32);
     let err = try_assign(&h, None, &p.to_dtype(DType::F64).unwrap(), Backend::Fused);
-    assert!(matches!(err, Error::DType { name: "prototypes", .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            Error::DType {
+                name: "prototypes",
+                ..
+            }
+        ),
+        "{err}"
+    );
     let ids = Tensor::zeros((2, 3, 4), DType::U32, &Device::Cpu).unwrap();
     let err = try_assign(&ids, None, &p, Backend::Reference);
     assert!(matches!(err, Error::DType { name: "hidden", .. }), "{err}");
     // bf16 runs on the reference path but is not a fused kernel type
-    let (hb, pb) = (h.to_dtype(DType::BF16).unwrap(), p.to_dtype(DType::BF16).unwrap());
+    let (hb, pb) = (
+        h.to_dtype(DType::BF16).unwrap(),
+        p.to_dtype(DType::BF16).unwrap(),
+    );
     assert!(assign(&hb, None, &pb, &config(1.0, Backend::Reference)).is_ok());
     let err = try_assign(&hb, None, &pb, Backend::Fused);
     assert!(matches!(err, Error::DType { name: "hidden", .. }), "{err}");
@@ -78,7 +111,11 @@ fn non_finite_inputs_are_reported_where_checked() {
         let clean_h = uniform(1, &[2, 3, 4], 1.0, DType::F64);
         assert!(matches!(
             try_assign(&clean_h, None, &bad_p, backend),
-            Error::NonFinite { name: "prototypes", count: 1, first: 7 }
+            Error::NonFinite {
+                name: "prototypes",
+                count: 1,
+                first: 7
+            }
         ));
         // with checks off the call goes through (NaN in, NaN out)
         let cfg = config(1.0, backend).with_check_finite(false);
@@ -95,7 +132,10 @@ fn hyper_parameters_are_checked() {
             Err(Error::NotPositive { .. })
         ));
     }
-    assert!(matches!(Timescale::check(1.0, 1.0, &[], 0.1), Err(Error::NoPrototypes)));
+    assert!(matches!(
+        Timescale::check(1.0, 1.0, &[], 0.1),
+        Err(Error::NoPrototypes)
+    ));
     assert!(matches!(
         Timescale::check(1.0, 1.0, &[1.5], 0.1),
         Err(Error::NotPositive { .. })
@@ -104,6 +144,18 @@ fn hyper_parameters_are_checked() {
     assert!(matches!(Usage::new(3, 1.0), Err(Error::NotPositive { .. })));
     let mut usage = Usage::new(3, 0.1).unwrap();
     let h = uniform(1, &[1, 2, 4], 1.0, DType::F32);
-    let a = run(&h, None, &uniform(2, &[2, 4], 1.0, DType::F32), 1.0, Backend::Fused);
-    assert!(matches!(usage.add(&a), Err(Error::Shape { name: "assignment", .. })));
+    let a = run(
+        &h,
+        None,
+        &uniform(2, &[2, 4], 1.0, DType::F32),
+        1.0,
+        Backend::Fused,
+    );
+    assert!(matches!(
+        usage.add(&a),
+        Err(Error::Shape {
+            name: "assignment",
+            ..
+        })
+    ));
 }

@@ -14,7 +14,13 @@ fn compare(seed: u64, b: usize, t: usize, d: usize, k: usize, tau: f64, lens: Op
     let f = run(&h, mask.as_ref(), &p, tau, Backend::Fused);
     assert_close("q", &f.q, &r.q, 1e-13, 1e-11);
     assert_close("dist", &f.dist, &r.dist, 1e-12, 1e-12);
-    assert_close("token losses", &f.token_losses, &r.token_losses, 1e-12, 1e-12);
+    assert_close(
+        "token losses",
+        &f.token_losses,
+        &r.token_losses,
+        1e-12,
+        1e-12,
+    );
     let (fh, fp) = grads(&h, mask.as_ref(), &p, tau, Backend::Fused);
     let (rh, rp) = grads(&h, mask.as_ref(), &p, tau, Backend::Reference);
     assert_close("dL/dh", &fh, &rh, 1e-10, 1e-9);
@@ -45,10 +51,7 @@ fn fused_matches_reference_f32() {
 }
 
 /// Central differences of `probe` with respect to every entry of `x`.
-fn finite_differences(
-    x: &Tensor,
-    f: impl Fn(&Tensor) -> f64,
-) -> Tensor {
+fn finite_differences(x: &Tensor, f: impl Fn(&Tensor) -> f64) -> Tensor {
     let v = to_vec(x);
     let step = 1e-6;
     let g: Vec<f64> = (0..v.len())
@@ -102,7 +105,10 @@ fn results_do_not_depend_on_thread_count() {
     let p = uniform(22, &[12, 16], 1.0, DType::F32);
     let mask = ragged(&[400, 399, 17], 400);
     let on = |threads: usize| {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
         pool.install(|| {
             let a = run(&h, Some(&mask), &p, 0.3, Backend::Fused);
             let (gh, gp) = grads(&h, Some(&mask), &p, 0.3, Backend::Fused);

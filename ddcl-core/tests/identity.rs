@@ -21,7 +21,10 @@ fn near_prototypes(h: &Tensor, p: &Tensor, jitter: f64, seed: u64) -> Tensor {
             hv[row * d + i] = pv[j * d + i] * (1.0 + jitter * noise[row * d + i]);
         }
     }
-    Tensor::from_vec(hv, (b, t, d), h.device()).unwrap().to_dtype(h.dtype()).unwrap()
+    Tensor::from_vec(hv, (b, t, d), h.device())
+        .unwrap()
+        .to_dtype(h.dtype())
+        .unwrap()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -45,7 +48,11 @@ fn check(
     let mask = ragged(&lens, t);
     let a = run(&h, Some(&mask), &p, tau, backend);
     // Tolerance in units of L_SQ: a few ulps in f64, 1e-5 in f32.
-    let tol = if dtype == DType::F64 { 8.0 * f64::EPSILON } else { 1e-5 };
+    let tol = if dtype == DType::F64 {
+        8.0 * f64::EPSILON
+    } else {
+        1e-5
+    };
     let per_token = to_vec(&a.token_losses);
     for (i, row) in per_token.chunks_exact(3).enumerate() {
         let (sq, ols, var) = (row[0], row[1], row[2]);

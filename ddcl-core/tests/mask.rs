@@ -20,7 +20,10 @@ fn all_finite(t: &Tensor) -> bool {
 
 /// `h` with its padding positions overwritten by `value`.
 fn poison(h: &Tensor, mask: &Tensor, value: f64) -> Tensor {
-    let fill = Tensor::full(value, h.shape(), h.device()).unwrap().to_dtype(h.dtype()).unwrap();
+    let fill = Tensor::full(value, h.shape(), h.device())
+        .unwrap()
+        .to_dtype(h.dtype())
+        .unwrap();
     let real = mask.unsqueeze(2).unwrap().broadcast_as(h.shape()).unwrap();
     real.where_cond(h, &fill).unwrap()
 }
@@ -37,7 +40,13 @@ fn padding_never_leaks() {
             let dirty = poison(&h, &mask, value);
             let a = run(&dirty, Some(&mask), &p, 0.7, backend);
             assert_close("q", &a.q, &clean.q, 0.0, 0.0);
-            assert_close("token losses", &a.token_losses, &clean.token_losses, 0.0, 0.0);
+            assert_close(
+                "token losses",
+                &a.token_losses,
+                &clean.token_losses,
+                0.0,
+                0.0,
+            );
             assert_close("L_SQ", &a.losses.sq, &clean.losses.sq, 0.0, 0.0);
             for s in SUMMARIES {
                 let got = a.summary(s, &dirty, &p).unwrap();
@@ -49,7 +58,10 @@ fn padding_never_leaks() {
             let loss = (probe(&a, 3) + a.mixture(&p).unwrap().sum_all().unwrap()).unwrap();
             let g = loss.backward().unwrap();
             let gh = g.get(hv.as_tensor()).unwrap();
-            assert!(all_finite(gh), "{backend:?}: gradient not finite with padding {value}");
+            assert!(
+                all_finite(gh),
+                "{backend:?}: gradient not finite with padding {value}"
+            );
             let on_padding = (1.0 - mask.to_dtype(DType::F64).unwrap()).unwrap();
             let leaked = gh.abs().unwrap().sum(2).unwrap().mul(&on_padding).unwrap();
             assert_eq!(leaked.sum_all().unwrap().to_scalar::<f64>().unwrap(), 0.0);
@@ -67,7 +79,10 @@ fn all_padding_rows_give_zeros() {
         let a = run(&h, Some(&mask), &p, 1.0, backend);
         for s in SUMMARIES {
             let v = a.summary(s, &h, &p).unwrap().get(0).unwrap();
-            assert!(to_vec(&v).iter().all(|&x| x == 0.0), "{backend:?} {s:?}: {v}");
+            assert!(
+                to_vec(&v).iter().all(|&x| x == 0.0),
+                "{backend:?} {s:?}: {v}"
+            );
         }
         assert!(to_vec(&a.q.get(0).unwrap()).iter().all(|&x| x == 0.0));
         // a batch of padding only: losses are 0, not NaN
@@ -90,12 +105,24 @@ fn ragged_batch_equals_sequences_alone() {
     for backend in BACKENDS {
         let batch = run(&h, Some(&mask), &p, 0.5, backend);
         for (b, &len) in lens.iter().enumerate() {
-            let alone = h.get(b).unwrap().narrow(0, 0, len).unwrap().unsqueeze(0).unwrap();
+            let alone = h
+                .get(b)
+                .unwrap()
+                .narrow(0, 0, len)
+                .unwrap()
+                .unsqueeze(0)
+                .unwrap();
             let a = run(&alone, None, &p, 0.5, backend);
             for s in SUMMARIES {
                 let got = batch.summary(s, &h, &p).unwrap().get(b).unwrap();
                 let want = a.summary(s, &alone, &p).unwrap().get(0).unwrap();
-                assert_close(&format!("{backend:?} {s:?} row {b}"), &got, &want, 1e-14, 1e-12);
+                assert_close(
+                    &format!("{backend:?} {s:?} row {b}"),
+                    &got,
+                    &want,
+                    1e-14,
+                    1e-12,
+                );
             }
         }
     }

@@ -53,7 +53,13 @@ fn mixture_is_mean_reconstruction() {
         assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-14);
     }
     let res = a.residual(&h, &p).unwrap().sqr().unwrap().sum(2).unwrap();
-    assert_close("unit residual rows", &res, &Tensor::ones((2, k), DType::F64, &Device::Cpu).unwrap(), 1e-12, 0.0);
+    assert_close(
+        "unit residual rows",
+        &res,
+        &Tensor::ones((2, k), DType::F64, &Device::Cpu).unwrap(),
+        1e-12,
+        0.0,
+    );
 }
 
 #[test]
@@ -95,4 +101,41 @@ fn timescale_by_hand() {
     let unstable = Timescale::check(1e-3, 2.0, &occ, 0.1).unwrap();
     assert!(unstable.separated() && !unstable.stable());
     assert!((unstable.step_margin - (1.0 - 1.2)).abs() < 1e-15);
+}
+
+#[test]
+fn masked_mean_one_pass_matches_candle_ops() {
+    use candle_core::Var;
+    let (t, d) = (11, 7);
+    let mask = ragged(&[11, 3, 0], t);
+    for dtype in [DType::F32, DType::F64] {
+        let h = uniform(9, &[3, t, d], 2.0, dtype);
+        let m = mask.to_dtype(dtype).unwrap();
+        let hv = Var::from_tensor(&h).unwrap();
+        let fast = ddcl_core::masked_mean(hv.as_tensor(), Some(&mask)).unwrap();
+        let n = m.sum_keepdim(1).unwrap().maximum(1.0).unwrap();
+        let slow = h
+            .broadcast_mul(&m.unsqueeze(2).unwrap())
+            .unwrap()
+            .sum(1)
+            .unwrap();
+        let slow = slow.broadcast_div(&n).unwrap();
+        assert_close("mean", &fast, &slow, 1e-6, 1e-6);
+        let w = uniform(10, &[3, d], 1.0, dtype);
+        let g = (&fast * &w).unwrap().sum_all().unwrap().backward().unwrap();
+        let want = m
+            .broadcast_div(&n)
+            .unwrap()
+            .unsqueeze(2)
+            .unwrap()
+            .broadcast_mul(&w.unsqueeze(1).unwrap())
+            .unwrap();
+        assert_close(
+            "d mean / dh",
+            g.get(hv.as_tensor()).unwrap(),
+            &want,
+            1e-7,
+            1e-6,
+        );
+    }
 }

@@ -17,7 +17,7 @@
 
 use rayon::prelude::*;
 
-use super::elem::{matmul, Elem};
+use super::elem::{centre, matmul, Elem};
 use super::forward::width;
 use super::protos::Protos;
 
@@ -35,40 +35,53 @@ struct Partial<E> {
     m: Vec<f64>,
 }
 
-/// Writes dH into `out[..N*D]` and dP into `out[N*D..]`. `packed` holds, per token, the forward
-/// output (2K+3), its upstream gradient (2K+3) and the mask.
+/// Which gradients the backward computes: only those of inputs that track gradients.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Wanted {
+    pub hidden: bool,
+    pub prototypes: bool,
+}
+
+/// Writes dH (when wanted) into `out[..N*D]` and then dP (when wanted) after it. `packed` holds,
+/// per token, the forward output (2K+3), its upstream gradient (2K+3) and the mask.
 pub(crate) fn backward<E: Elem>(
     h: &[E],
     p: &[E],
     packed: &[E],
-    tau: f64,
+    (tau, wanted): (f64, Wanted),
     k: usize,
     out: &mut [E],
 ) {
     let d = p.len() / k;
     let n = h.len() / d;
     let protos = Protos::new(p, k, d);
-    let (dh, dp) = out.split_at_mut(n * d);
-    let partials: Vec<Partial<E>> = dh
-        .par_chunks_mut(CHUNK * d)
+    let (dh, dp) = out.split_at_mut(if wanted.hidden { n * d } else { 0 });
+    let targets: Vec<Option<&mut [E]>> = if wanted.hidden {
+        dh.chunks_mut(CHUNK * d).map(Some).collect()
+    } else {
+        (0..n.div_ceil(CHUNK)).map(|_| None).collect()
+    };
+    let partials: Vec<Option<Partial<E>>> = targets
+        .into_par_iter()
         .enumerate()
         .map(|(ci, dh)| {
-            let first = ci * CHUNK;
-            let rows = dh.len() / d;
-            chunk(
-                &protos,
-                &h[first * d..(first + rows) * d],
-                &packed[first * (2 * width(k) + 1)..],
-                tau,
-                dh,
-            )
+            let rows = (n - ci * CHUNK).min(CHUNK);
+            let range = ci * CHUNK..ci * CHUNK + rows;
+            let packed = &packed[range.start * (2 * width(k) + 1)..range.end * (2 * width(k) + 1)];
+            let h = &h[range.start * d..range.end * d];
+            chunk(&protos, h, packed, tau, dh, wanted.prototypes)
         })
         .collect();
+    if !wanted.prototypes {
+        return;
+    }
     let mut x = vec![0f64; k * d];
     let mut s = vec![0f64; k];
     let mut m = vec![0f64; k * k];
-    for part in &partials {
-        x.iter_mut().zip(&part.x).for_each(|(a, b)| *a += b.to_f64());
+    for part in partials.iter().flatten() {
+        x.iter_mut()
+            .zip(&part.x)
+            .for_each(|(a, b)| *a += b.to_f64());
         s.iter_mut().zip(&part.s).for_each(|(a, b)| *a += b);
         m.iter_mut().zip(&part.m).for_each(|(a, b)| *a += b);
     }
@@ -81,10 +94,19 @@ pub(crate) fn backward<E: Elem>(
     }
 }
 
-fn chunk<E: Elem>(protos: &Protos<E>, h: &[E], packed: &[E], tau: f64, dh: &mut [E]) -> Partial<E> {
+/// One chunk of tokens: writes its rows of dH (when given) and returns its partial sums of dP
+/// (when wanted).
+fn chunk<E: Elem>(
+    protos: &Protos<E>,
+    h: &[E],
+    packed: &[E],
+    tau: f64,
+    dh: Option<&mut [E]>,
+    want_p: bool,
+) -> Option<Partial<E>> {
     let (k, d) = (protos.k, protos.d);
-    let rows = dh.len() / d;
     let w = width(k);
+    let rows = packed.len() / (2 * w + 1);
     let mut hc = vec![E::ZERO; rows * d];
     let mut a = vec![E::ZERO; rows * k];
     let mut alpha = vec![E::ZERO; rows];
@@ -97,7 +119,11 @@ fn chunk<E: Elem>(protos: &Protos<E>, h: &[E], packed: &[E], tau: f64, dh: &mut 
             continue;
         }
         let (y, g) = (&row[..w], &row[w..2 * w]);
-        let (g_sq, g_ols, g_v) = (g[2 * k].to_f64(), g[2 * k + 1].to_f64(), g[2 * k + 2].to_f64());
+        let (g_sq, g_ols, g_v) = (
+            g[2 * k].to_f64(),
+            g[2 * k + 1].to_f64(),
+            g[2 * k + 2].to_f64(),
+        );
         q.iter_mut().zip(y).for_each(|(q, v)| *q = v.to_f64());
         protos.gram_times(&q, &mut gq);
         for j in 0..k {
@@ -119,21 +145,35 @@ fn chunk<E: Elem>(protos: &Protos<E>, h: &[E], packed: &[E], tau: f64, dh: &mut 
                 .for_each(|(m, ql)| *m += c * ql);
         }
         alpha[r] = E::from_f64(2.0 * total);
-        for ((x, &v), &c) in hc[r * d..(r + 1) * d]
-            .iter_mut()
-            .zip(&h[r * d..])
-            .zip(&protos.center)
-        {
-            *x = v - c;
+        centre(
+            &h[r * d..(r + 1) * d],
+            &protos.center,
+            &mut hc[r * d..(r + 1) * d],
+        );
+    }
+    if let Some(dh) = dh {
+        let minus_two = E::from_f64(-2.0);
+        matmul(
+            dh,
+            false,
+            (rows, d, k),
+            &a,
+            (k, 1),
+            &protos.centred,
+            (d, 1),
+            minus_two,
+        );
+        for r in 0..rows {
+            let (dh, hc) = (&mut dh[r * d..(r + 1) * d], &hc[r * d..(r + 1) * d]);
+            dh.iter_mut()
+                .zip(hc)
+                .for_each(|(o, &x)| *o = *o + alpha[r] * x);
         }
     }
-    let minus_two = E::from_f64(-2.0);
-    matmul(dh, false, (rows, d, k), &a, (k, 1), &protos.centred, (d, 1), minus_two);
-    for r in 0..rows {
-        let (dh, hc) = (&mut dh[r * d..(r + 1) * d], &hc[r * d..(r + 1) * d]);
-        dh.iter_mut().zip(hc).for_each(|(o, &x)| *o = *o + alpha[r] * x);
+    if !want_p {
+        return None;
     }
     let mut x = vec![E::ZERO; k * d];
     matmul(&mut x, false, (k, d, rows), &a, (1, k), &hc, (d, 1), E::ONE);
-    Partial { x, s, m }
+    Some(Partial { x, s, m })
 }

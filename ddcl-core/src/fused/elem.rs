@@ -43,6 +43,31 @@ impl Elem for f64 {
     }
 }
 
+/// Writes `h - c` into `out` and returns `||h - c||^2`, accumulated in f64 over eight lanes so
+/// that the loop vectorises.
+pub(crate) fn centre<E: Elem>(h: &[E], c: &[E], out: &mut [E]) -> f64 {
+    const L: usize = 8;
+    let mut acc = [0f64; L];
+    let split = h.len() / L * L;
+    for ((o, x), c) in out[..split]
+        .chunks_exact_mut(L)
+        .zip(h[..split].chunks_exact(L))
+        .zip(c[..split].chunks_exact(L))
+    {
+        for i in 0..L {
+            o[i] = x[i] - c[i];
+            let v = o[i].to_f64();
+            acc[i] += v * v;
+        }
+    }
+    let mut tail = 0f64;
+    for ((o, &x), &c) in out[split..].iter_mut().zip(&h[split..]).zip(&c[split..]) {
+        *o = x - c;
+        tail += o.to_f64() * o.to_f64();
+    }
+    acc.iter().sum::<f64>() + tail
+}
+
 /// `dst (m x n) = beta * lhs (m x k, row stride lhs_rs, column stride lhs_cs) * rhs (k x n,
 /// strides rhs_rs, rhs_cs)`, plus `dst` itself when `accumulate`; `dst` is row-major. Runs on the
 /// calling thread: the kernels parallelise over blocks of tokens themselves.

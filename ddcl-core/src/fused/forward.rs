@@ -2,7 +2,7 @@
 
 use rayon::prelude::*;
 
-use super::elem::{matmul, Elem};
+use super::elem::{centre, matmul, Elem};
 use super::protos::Protos;
 
 /// Tokens per block: one GEMM of (ROWS x D) by (D x K) per block, with the block in cache.
@@ -23,63 +23,62 @@ pub(crate) fn forward<E: Elem>(h: &[E], p: &[E], mask: &[E], tau: f64, k: usize,
     let d = p.len() / k;
     let protos = Protos::new(p, k, d);
     let w = width(k);
-    out.par_chunks_mut(ROWS * w)
-        .enumerate()
-        .for_each_init(
-            || (vec![E::ZERO; ROWS * d], vec![E::ZERO; ROWS * k], Scratch::new(k)),
-            |(hc, a, scratch), (blk, out)| {
-                let rows = out.len() / w;
-                let first = blk * ROWS;
-                let h = &h[first * d..(first + rows) * d];
-                let mask = &mask[first..first + rows];
-                let mut hh = [0f64; ROWS];
-                for r in 0..rows {
-                    let hc = &mut hc[r * d..(r + 1) * d];
-                    if mask[r] == E::ZERO {
-                        hc.fill(E::ZERO);
-                        continue;
-                    }
-                    let mut s = 0f64;
-                    for ((x, &v), &c) in hc.iter_mut().zip(&h[r * d..]).zip(&protos.center) {
-                        *x = v - c;
-                        s += x.to_f64() * x.to_f64();
-                    }
-                    hh[r] = s;
+    out.par_chunks_mut(ROWS * w).enumerate().for_each_init(
+        || {
+            (
+                vec![E::ZERO; ROWS * d],
+                vec![E::ZERO; ROWS * k],
+                Scratch::new(k),
+            )
+        },
+        |(hc, a, scratch), (blk, out)| {
+            let rows = out.len() / w;
+            let first = blk * ROWS;
+            let h = &h[first * d..(first + rows) * d];
+            let mask = &mask[first..first + rows];
+            let mut hh = [0f64; ROWS];
+            for r in 0..rows {
+                let hc = &mut hc[r * d..(r + 1) * d];
+                if mask[r] == E::ZERO {
+                    hc.fill(E::ZERO);
+                    continue;
                 }
-                matmul(
-                    a,
-                    false,
-                    (rows, k, d),
-                    hc,
-                    (d, 1),
-                    &protos.centred,
-                    (1, d),
-                    E::ONE,
+                hh[r] = centre(&h[r * d..(r + 1) * d], &protos.center, hc);
+            }
+            matmul(
+                a,
+                false,
+                (rows, k, d),
+                hc,
+                (d, 1),
+                &protos.centred,
+                (1, d),
+                E::ONE,
+            );
+            for r in 0..rows {
+                let out = &mut out[r * w..(r + 1) * w];
+                if mask[r] == E::ZERO {
+                    out.fill(E::ZERO);
+                    continue;
+                }
+                let terms = scratch.token(
+                    &protos,
+                    &h[r * d..(r + 1) * d],
+                    p,
+                    hh[r],
+                    &a[r * k..(r + 1) * k],
+                    tau,
                 );
-                for r in 0..rows {
-                    let out = &mut out[r * w..(r + 1) * w];
-                    if mask[r] == E::ZERO {
-                        out.fill(E::ZERO);
-                        continue;
-                    }
-                    let terms = scratch.token(
-                        &protos,
-                        &h[r * d..(r + 1) * d],
-                        p,
-                        hh[r],
-                        &a[r * k..(r + 1) * k],
-                        tau,
-                    );
-                    for j in 0..k {
-                        out[j] = E::from_f64(scratch.q[j]);
-                        out[k + j] = E::from_f64(scratch.d[j]);
-                    }
-                    for (o, v) in out[2 * k..].iter_mut().zip(terms) {
-                        *o = E::from_f64(v);
-                    }
+                for j in 0..k {
+                    out[j] = E::from_f64(scratch.q[j]);
+                    out[k + j] = E::from_f64(scratch.d[j]);
                 }
-            },
-        );
+                for (o, v) in out[2 * k..].iter_mut().zip(terms) {
+                    *o = E::from_f64(v);
+                }
+            }
+        },
+    );
 }
 
 /// Per-token work space, reused across tokens.

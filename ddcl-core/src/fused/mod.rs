@@ -6,5 +6,5 @@ mod forward;
 mod op;
 mod protos;
 
-pub(crate) use forward::width;
+pub(crate) use elem::Elem;
 pub(crate) use op::Assign;

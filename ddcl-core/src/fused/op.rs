@@ -2,7 +2,7 @@
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
 
-use super::backward::backward;
+use super::backward::{backward, Wanted};
 use super::forward::{forward, width};
 
 fn slice<'a, T>(v: &'a [T], l: &Layout, name: &str) -> candle_core::Result<&'a [T]> {
@@ -12,14 +12,23 @@ fn slice<'a, T>(v: &'a [T], l: &Layout, name: &str) -> candle_core::Result<&'a [
     }
 }
 
-/// Forward: hidden (N, D), prototypes (K, D), mask (N) -> (N, 2K+3) = [q | d | L_SQ, L_OLS, V].
+/// Rows and width of a (..., D) hidden-state layout.
+fn rows(l: &Layout) -> candle_core::Result<(usize, usize)> {
+    let d = l.dims().last().copied().unwrap_or(1).max(1);
+    Ok((l.shape().elem_count() / d, d))
+}
+
+/// Forward: hidden (B, T, D), prototypes (K, D), mask (B, T) -> (B, T, 2K+3) =
+/// [q | d | L_SQ, L_OLS, V] per token.
 pub(crate) struct Assign {
     pub tau: f64,
 }
 
-/// Backward: hidden (N, D), prototypes (K, D), packed (N, 2(2K+3)+1) -> (N+K, D) = [dH ; dP].
+/// Backward: hidden (B, T, D) = (N, D), prototypes (K, D), packed (N, 2(2K+3)+1) -> [dH (N, D) ; dP (K, D)],
+/// each present only when wanted.
 struct AssignBackward {
     tau: f64,
+    wanted: Wanted,
 }
 
 /// Runs `f` on the three inputs as slices of one float type; `f` returns the output length.
@@ -69,11 +78,25 @@ impl CustomOp3 for Assign {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (n, _) = l1.shape().dims2()?;
+        let (n, _) = rows(l1)?;
         let (k, _) = l2.shape().dims2()?;
         let len = n * width(k);
-        let out = dispatch!(self.name(), s1, l1, s2, l2, s3, l3, len, forward, self.tau, k);
-        Ok((out, Shape::from((n, width(k)))))
+        let out = dispatch!(
+            self.name(),
+            s1,
+            l1,
+            s2,
+            l2,
+            s3,
+            l3,
+            len,
+            forward,
+            self.tau,
+            k
+        );
+        let mut dims = l1.dims().to_vec();
+        *dims.last_mut().unwrap_or(&mut 0) = width(k);
+        Ok((out, Shape::from(dims)))
     }
 
     fn bwd(
@@ -84,15 +107,39 @@ impl CustomOp3 for Assign {
         res: &Tensor,
         grad_res: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let (n, _) = h.dims2()?;
+        let (n, _) = rows(h.layout())?;
         let (k, _) = p.dims2()?;
-        let packed = Tensor::cat(&[res, grad_res, &mask.unsqueeze(1)?], 1)?;
-        let grads = h.apply_op3(p, &packed, AssignBackward { tau: self.tau })?;
-        Ok((
-            Some(grads.narrow(0, 0, n)?),
-            Some(grads.narrow(0, n, k)?),
-            None,
-        ))
+        let wanted = Wanted {
+            hidden: h.track_op(),
+            prototypes: p.track_op(),
+        };
+        let w = width(k);
+        let packed = Tensor::cat(
+            &[
+                res.reshape((n, w))?,
+                grad_res.reshape((n, w))?,
+                mask.reshape((n, 1))?,
+            ],
+            1,
+        )?;
+        let grads = h.apply_op3(
+            p,
+            &packed,
+            AssignBackward {
+                tau: self.tau,
+                wanted,
+            },
+        )?;
+        let n_h = if wanted.hidden { n } else { 0 };
+        let dh = wanted
+            .hidden
+            .then(|| grads.narrow(0, 0, n)?.reshape(h.shape()))
+            .transpose()?;
+        let dp = wanted
+            .prototypes
+            .then(|| grads.narrow(0, n_h, k))
+            .transpose()?;
+        Ok((dh, dp, None))
     }
 }
 
@@ -110,10 +157,24 @@ impl CustomOp3 for AssignBackward {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (n, d) = l1.shape().dims2()?;
+        let (n, d) = rows(l1)?;
         let (k, _) = l2.shape().dims2()?;
-        let len = (n + k) * d;
-        let out = dispatch!(self.name(), s1, l1, s2, l2, s3, l3, len, backward, self.tau, k);
-        Ok((out, Shape::from((n + k, d))))
+        let out_rows =
+            usize::from(self.wanted.hidden) * n + usize::from(self.wanted.prototypes) * k;
+        let args = (self.tau, self.wanted);
+        let out = dispatch!(
+            self.name(),
+            s1,
+            l1,
+            s2,
+            l2,
+            s3,
+            l3,
+            out_rows * d,
+            backward,
+            args,
+            k
+        );
+        Ok((out, Shape::from((out_rows, d))))
     }
 }

@@ -30,7 +30,13 @@ pub fn config(tau: f64, backend: Backend) -> AssignConfig {
     AssignConfig::new(tau).unwrap().with_backend(backend)
 }
 
-pub fn run(h: &Tensor, mask: Option<&Tensor>, p: &Tensor, tau: f64, backend: Backend) -> Assignment {
+pub fn run(
+    h: &Tensor,
+    mask: Option<&Tensor>,
+    p: &Tensor,
+    tau: f64,
+    backend: Backend,
+) -> Assignment {
     assign(h, mask, p, &config(tau, backend)).unwrap()
 }
 
@@ -49,7 +55,13 @@ pub fn probe(a: &Assignment, seed: u64) -> Tensor {
 }
 
 /// Gradients of `probe` with respect to h and p.
-pub fn grads(h: &Tensor, mask: Option<&Tensor>, p: &Tensor, tau: f64, backend: Backend) -> (Tensor, Tensor) {
+pub fn grads(
+    h: &Tensor,
+    mask: Option<&Tensor>,
+    p: &Tensor,
+    tau: f64,
+    backend: Backend,
+) -> (Tensor, Tensor) {
     let hv = Var::from_tensor(h).unwrap();
     let pv = Var::from_tensor(p).unwrap();
     let a = run(hv.as_tensor(), mask, pv.as_tensor(), tau, backend);
@@ -61,7 +73,12 @@ pub fn grads(h: &Tensor, mask: Option<&Tensor>, p: &Tensor, tau: f64, backend: B
 }
 
 pub fn to_vec(t: &Tensor) -> Vec<f64> {
-    t.to_dtype(DType::F64).unwrap().flatten_all().unwrap().to_vec1().unwrap()
+    t.to_dtype(DType::F64)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap()
 }
 
 /// Largest |a - b| / (atol + rtol * |b|) over two tensors of equal size: <= 1 passes.
@@ -78,5 +95,8 @@ pub fn worst(a: &Tensor, b: &Tensor, atol: f64, rtol: f64) -> f64 {
 #[track_caller]
 pub fn assert_close(what: &str, a: &Tensor, b: &Tensor, atol: f64, rtol: f64) {
     let w = worst(a, b, atol, rtol);
-    assert!(w <= 1.0, "{what}: worst error ratio {w} (atol {atol}, rtol {rtol})");
+    assert!(
+        w <= 1.0,
+        "{what}: worst error ratio {w} (atol {atol}, rtol {rtol})"
+    );
 }

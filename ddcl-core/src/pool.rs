@@ -1,0 +1,98 @@
+//! Masked mean pooling as one pass over the hidden states: the baseline a readout must beat.
+
+use candle_core::{CpuStorage, CustomOp2, DType, Layout, Shape, Tensor};
+use rayon::prelude::*;
+
+use crate::fused::Elem;
+use crate::input;
+use crate::Result;
+
+/// Mean of the real tokens of each sequence: `h` (B, T, D), `mask` (B, T) -> (B, D); zeros for
+/// a sequence without real tokens. One multi-threaded pass over `h` on CPU (f32, f64), plain
+/// candle ops elsewhere; differentiable with respect to `h`.
+///
+/// ```
+/// use candle_core::{Device, Tensor};
+/// let h = Tensor::new(&[[[1f32, 2.], [3., 4.], [100., 100.]]], &Device::Cpu)?;
+/// let mask = Tensor::new(&[[1u8, 1, 0]], &Device::Cpu)?;
+/// let mean = ddcl_core::masked_mean(&h, Some(&mask))?;
+/// assert_eq!(mean.to_vec2::<f32>()?, vec![vec![2., 3.]]);
+/// # Ok::<(), ddcl_core::Error>(())
+/// ```
+pub fn masked_mean(h: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
+    let (_, _, _, mask) = input::check_hidden(h, mask)?;
+    if h.device().is_cpu() && matches!(h.dtype(), DType::F32 | DType::F64) {
+        return Ok(h.contiguous()?.apply_op2(&mask.contiguous()?, MeanPool)?);
+    }
+    let n = mask.sum_keepdim(1)?.maximum(1.0)?;
+    Ok(input::masked(h, &mask)?.sum(1)?.broadcast_div(&n)?)
+}
+
+struct MeanPool;
+
+fn pool<E: Elem>(h: &[E], mask: &[E], d: usize, out: &mut [E]) {
+    let t = mask.len() / (out.len() / d);
+    out.par_chunks_mut(d).enumerate().for_each(|(b, out)| {
+        let mut n = 0usize;
+        for (i, &m) in mask[b * t..(b + 1) * t].iter().enumerate() {
+            if m != E::ZERO {
+                n += 1;
+                let row = &h[(b * t + i) * d..(b * t + i + 1) * d];
+                out.iter_mut().zip(row).for_each(|(o, &x)| *o = *o + x);
+            }
+        }
+        let inv = 1.0 / n.max(1) as f64;
+        out.iter_mut()
+            .for_each(|o| *o = E::from_f64(o.to_f64() * inv));
+    });
+}
+
+impl CustomOp2 for MeanPool {
+    fn name(&self) -> &'static str {
+        "ddcl-masked-mean"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (b, _, d) = l1.shape().dims3()?;
+        let (o1, o2) = match (l1.contiguous_offsets(), l2.contiguous_offsets()) {
+            (Some(o1), Some(o2)) => (o1, o2),
+            _ => candle_core::bail!("ddcl-masked-mean needs contiguous inputs"),
+        };
+        let out = match (s1, s2) {
+            (CpuStorage::F32(h), CpuStorage::F32(m)) => {
+                let mut out = vec![0f32; b * d];
+                pool(&h[o1.0..o1.1], &m[o2.0..o2.1], d, &mut out);
+                CpuStorage::F32(out)
+            }
+            (CpuStorage::F64(h), CpuStorage::F64(m)) => {
+                let mut out = vec![0f64; b * d];
+                pool(&h[o1.0..o1.1], &m[o2.0..o2.1], d, &mut out);
+                CpuStorage::F64(out)
+            }
+            _ => candle_core::bail!("ddcl-masked-mean: f32 or f64 inputs of one dtype expected"),
+        };
+        Ok((out, Shape::from((b, d))))
+    }
+
+    fn bwd(
+        &self,
+        h: &Tensor,
+        mask: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        let n = mask.sum_keepdim(1)?.maximum(1.0)?;
+        let g = grad.broadcast_div(&n)?.unsqueeze(1)?;
+        let dh = mask
+            .unsqueeze(2)?
+            .broadcast_mul(&g)?
+            .broadcast_as(h.shape())?;
+        Ok((Some(dh.contiguous()?), None))
+    }
+}
