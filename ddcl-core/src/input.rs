@@ -1,6 +1,8 @@
 //! Validation of the (hidden, mask, prototypes) triple shared by every entry point.
 
-use candle_core::{DType, Tensor};
+use candle_core::{DType, Tensor, D};
+
+use crate::fused::NonFinite;
 
 use crate::{Error, Result};
 
@@ -100,26 +102,40 @@ pub(crate) fn check(
         });
     }
     if check_finite {
-        ensure_finite("hidden", &masked(h, &mask)?)?;
-        ensure_finite("prototypes", p)?;
+        ensure_finite("hidden", h, &mask)?;
+        ensure_finite("prototypes", p, &Tensor::ones(k, p.dtype(), p.device())?)?;
     }
     Ok(Inputs { k, mask })
 }
 
-/// Fails with [`Error::NonFinite`] when `x` holds NaN or infinity.
-pub(crate) fn ensure_finite(name: &'static str, x: &Tensor) -> Result<()> {
-    // x - x is 0 for finite values and NaN otherwise; NaN is the one value unequal to itself.
-    let z = (x - x)?;
-    let bad = z.ne(&z)?.flatten_all()?;
-    let count = bad.to_dtype(DType::U32)?.sum_all()?.to_scalar::<u32>()? as usize;
+/// Fails with [`Error::NonFinite`] when a row of `x` whose `mask` entry is non-zero holds NaN or
+/// infinity; `mask` has the leading dimensions of `x` and its dtype. One pass on CPU for f32/f64.
+fn ensure_finite(name: &'static str, x: &Tensor, mask: &Tensor) -> Result<()> {
+    let (count, first) = if x.device().is_cpu() && matches!(x.dtype(), DType::F32 | DType::F64) {
+        let found = x
+            .contiguous()?
+            .apply_op2_no_bwd(&mask.contiguous()?, &NonFinite)?
+            .to_vec1::<f64>()?;
+        (found[0] as usize, found[1] as usize)
+    } else {
+        // x - x is 0 for finite values and NaN otherwise; NaN is the one value unequal to itself.
+        let real = mask
+            .ne(0u8)?
+            .unsqueeze(D::Minus1)?
+            .broadcast_as(x.shape())?;
+        let z = real.where_cond(&(x - x)?, &x.zeros_like()?)?;
+        let bad = z.ne(&z)?.flatten_all()?;
+        let count = bad.to_dtype(DType::U32)?.sum_all()?.to_scalar::<u32>()? as usize;
+        let first = bad
+            .to_vec1::<u8>()?
+            .iter()
+            .position(|&v| v != 0)
+            .unwrap_or(0);
+        (count, first)
+    };
     if count == 0 {
         return Ok(());
     }
-    let first = bad
-        .to_vec1::<u8>()?
-        .iter()
-        .position(|&v| v != 0)
-        .unwrap_or(0);
     Err(Error::NonFinite { name, count, first })
 }
 

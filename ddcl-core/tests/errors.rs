@@ -159,3 +159,24 @@ fn hyper_parameters_are_checked() {
         })
     ));
 }
+
+#[test]
+fn non_finite_check_on_the_generic_path() {
+    // bf16 takes the plain-candle check; NaN on padding is fine, NaN on a real token is not.
+    let mut v = to_vec(&uniform(1, &[2, 3, 4], 1.0, DType::F64));
+    v[20] = f64::NAN;
+    let h = Tensor::from_vec(v, (2, 3, 4), &Device::Cpu)
+        .unwrap()
+        .to_dtype(DType::BF16)
+        .unwrap();
+    let p = uniform(2, &[5, 4], 1.0, DType::BF16);
+    let padded = ragged(&[3, 2], 3);
+    let cfg = config(1.0, Backend::Reference);
+    assert!(assign(&h, Some(&padded), &p, &cfg).is_ok());
+    match assign(&h, None, &p, &cfg).unwrap_err() {
+        Error::NonFinite { name, count, first } => {
+            assert_eq!((name, count, first), ("hidden", 1, 20))
+        }
+        other => panic!("expected NonFinite, got {other}"),
+    }
+}

@@ -2,9 +2,11 @@
 
 mod backward;
 mod elem;
+mod finite;
 mod forward;
 mod op;
 mod protos;
 
 pub(crate) use elem::Elem;
+pub(crate) use finite::NonFinite;
 pub(crate) use op::Assign;

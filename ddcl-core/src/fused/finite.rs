@@ -1,0 +1,54 @@
+//! A one-pass NaN/inf count over the real rows of a tensor.
+
+use candle_core::{CpuStorage, CustomOp2, Layout, Shape};
+use rayon::prelude::*;
+
+use super::elem::Elem;
+
+/// (rows, D) values and (rows) mask -> f64 [count, first] of non-finite values in rows whose mask
+/// is non-zero; `first` is a row-major index (equal to the element count when there is none).
+pub(crate) struct NonFinite;
+
+fn scan<E: Elem>(x: &[E], mask: &[E]) -> [f64; 2] {
+    let d = x.len() / mask.len().max(1);
+    let (count, first) = x
+        .par_chunks(d.max(1))
+        .zip(mask)
+        .enumerate()
+        .filter(|(_, (_, &m))| m != E::ZERO)
+        .map(|(r, (row, _))| {
+            let bad = row.iter().filter(|v| !v.to_f64().is_finite()).count();
+            let first = row
+                .iter()
+                .position(|v| !v.to_f64().is_finite())
+                .map_or(usize::MAX, |i| r * d + i);
+            (bad, first)
+        })
+        .reduce(|| (0, usize::MAX), |a, b| (a.0 + b.0, a.1.min(b.1)));
+    [count as f64, first.min(x.len()) as f64]
+}
+
+impl CustomOp2 for NonFinite {
+    fn name(&self) -> &'static str {
+        "ddcl-non-finite"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (o1, o2) = match (l1.contiguous_offsets(), l2.contiguous_offsets()) {
+            (Some(o1), Some(o2)) => (o1, o2),
+            _ => candle_core::bail!("ddcl-non-finite needs contiguous inputs"),
+        };
+        let found = match (s1, s2) {
+            (CpuStorage::F32(x), CpuStorage::F32(m)) => scan(&x[o1.0..o1.1], &m[o2.0..o2.1]),
+            (CpuStorage::F64(x), CpuStorage::F64(m)) => scan(&x[o1.0..o1.1], &m[o2.0..o2.1]),
+            _ => candle_core::bail!("ddcl-non-finite: f32 or f64 inputs of one dtype expected"),
+        };
+        Ok((CpuStorage::F64(found.to_vec()), Shape::from(2)))
+    }
+}
