@@ -2,7 +2,7 @@
 
 use rayon::prelude::*;
 
-use super::elem::{centre, matmul, Elem};
+use super::elem::{centre, dot2, matmul, Elem};
 use super::protos::Protos;
 
 /// Tokens per block: one GEMM of (ROWS x D) by (D x K) per block, with the block in cache.
@@ -85,7 +85,6 @@ pub(crate) fn forward<E: Elem>(h: &[E], p: &[E], mask: &[E], tau: f64, k: usize,
 struct Scratch {
     q: Vec<f64>,
     d: Vec<f64>,
-    gq: Vec<f64>,
 }
 
 impl Scratch {
@@ -93,7 +92,6 @@ impl Scratch {
         Self {
             q: vec![0.0; k],
             d: vec![0.0; k],
-            gq: vec![0.0; k],
         }
     }
 
@@ -132,14 +130,20 @@ impl Scratch {
         let q = &self.q;
         let sigma: f64 = q.iter().sum();
         let l_sq: f64 = q.iter().zip(&self.d).map(|(q, d)| q * d).sum();
-        let mut var = 0f64;
-        for j in 0..k {
-            let row = &protos.dist[j * k..(j + 1) * k];
-            let inner: f64 = (j + 1..k).map(|l| q[l] * row[l]).sum();
-            var += q[j] * inner;
+        // V = sum_{j<l} q_j q_l ||p_j - p_l||^2 and q^T G' q, in one pass over the upper triangle
+        let (mut var, mut qgq) = (0f64, 0f64);
+        for (j, &qj) in q.iter().enumerate() {
+            if qj == 0.0 {
+                continue;
+            }
+            let (g, dist) = (
+                &protos.gram[j * k..(j + 1) * k],
+                &protos.dist[j * k..(j + 1) * k],
+            );
+            let (sg, sv) = dot2(&q[j + 1..], &g[j + 1..], &dist[j + 1..]);
+            qgq += qj * (qj * g[j] + 2.0 * sg);
+            var += qj * sv;
         }
-        protos.gram_times(q, &mut self.gq);
-        let qgq: f64 = q.iter().zip(&self.gq).map(|(a, b)| a * b).sum();
         let qa: f64 = q.iter().zip(a).map(|(q, a)| q * a.to_f64()).sum();
         let hh_s = sigma * sigma * hh;
         let expanded = hh_s - 2.0 * sigma * qa + qgq;
