@@ -6,7 +6,7 @@ use super::elem::{centre, dot2, matmul, Elem};
 use super::protos::Protos;
 
 /// Tokens per block: one GEMM of (ROWS x D) by (D x K) per block, with the block in cache.
-pub(crate) const ROWS: usize = 64;
+pub(crate) const ROWS: usize = 128;
 
 /// An expanded quantity `x = a - 2b + c` is recomputed from differences when it falls below this
 /// share of `a + c`: its rounding error, about `eps * (a + c)`, then stays within a few ulps of `x`.
