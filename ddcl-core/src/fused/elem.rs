@@ -68,29 +68,6 @@ pub(crate) fn centre<E: Elem>(h: &[E], c: &[E], out: &mut [E]) -> f64 {
     acc.iter().sum::<f64>() + tail
 }
 
-/// `(a . b, a . c)` over four lanes each, so that the loop vectorises.
-pub(crate) fn dot2(a: &[f64], b: &[f64], c: &[f64]) -> (f64, f64) {
-    const L: usize = 4;
-    let (mut sb, mut sc) = ([0f64; L], [0f64; L]);
-    let split = a.len() / L * L;
-    for ((a, b), c) in a[..split]
-        .chunks_exact(L)
-        .zip(b[..split].chunks_exact(L))
-        .zip(c[..split].chunks_exact(L))
-    {
-        for i in 0..L {
-            sb[i] += a[i] * b[i];
-            sc[i] += a[i] * c[i];
-        }
-    }
-    let (mut tb, mut tc) = (sb.iter().sum::<f64>(), sc.iter().sum::<f64>());
-    for ((a, b), c) in a[split..].iter().zip(&b[split..]).zip(&c[split..]) {
-        tb += a * b;
-        tc += a * c;
-    }
-    (tb, tc)
-}
-
 /// `dst (m x n) = beta * lhs (m x k, row stride lhs_rs, column stride lhs_cs) * rhs (k x n,
 /// strides rhs_rs, rhs_cs)`, plus `dst` itself when `accumulate`; `dst` is row-major. Runs on the
 /// calling thread: the kernels parallelise over blocks of tokens themselves.

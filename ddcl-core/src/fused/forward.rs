@@ -2,7 +2,7 @@
 
 use rayon::prelude::*;
 
-use super::elem::{centre, dot2, matmul, Elem};
+use super::elem::{centre, matmul, Elem};
 use super::protos::Protos;
 
 /// Tokens per block: one GEMM of (ROWS x D) by (D x K) per block, with the block in cache.
@@ -17,6 +17,34 @@ pub(crate) fn width(k: usize) -> usize {
     2 * k + 3
 }
 
+/// Work space of one block of tokens.
+struct Block<E> {
+    /// h - c, (ROWS, D).
+    hc: Vec<E>,
+    /// (h - c) . (p_k - c), (ROWS, K).
+    a: Vec<E>,
+    /// ||h - c||^2, (ROWS).
+    hh: Vec<f64>,
+    /// Distances and assignments, (ROWS, K) each.
+    d: Vec<f64>,
+    q: Vec<f64>,
+    /// q times the pairwise distances and the Gram matrix, (ROWS, 2K).
+    y: Vec<f64>,
+}
+
+impl<E: Elem> Block<E> {
+    fn new(k: usize, d: usize) -> Self {
+        Self {
+            hc: vec![E::ZERO; ROWS * d],
+            a: vec![E::ZERO; ROWS * k],
+            hh: vec![0.0; ROWS],
+            d: vec![0.0; ROWS * k],
+            q: vec![0.0; ROWS * k],
+            y: vec![0.0; ROWS * 2 * k],
+        }
+    }
+}
+
 /// Fills `out` (N x (2K+3)) from hidden states `h` (N x D), prototypes (K x D) and a mask (N).
 /// Rows whose mask is 0 are written as zeros and their hidden states never read.
 pub(crate) fn forward<E: Elem>(h: &[E], p: &[E], mask: &[E], tau: f64, k: usize, out: &mut [E]) {
@@ -24,36 +52,55 @@ pub(crate) fn forward<E: Elem>(h: &[E], p: &[E], mask: &[E], tau: f64, k: usize,
     let protos = Protos::new(p, k, d);
     let w = width(k);
     out.par_chunks_mut(ROWS * w).enumerate().for_each_init(
-        || {
-            (
-                vec![E::ZERO; ROWS * d],
-                vec![E::ZERO; ROWS * k],
-                Scratch::new(k),
-            )
-        },
-        |(hc, a, scratch), (blk, out)| {
+        || Block::new(k, d),
+        |blk, (bi, out)| {
             let rows = out.len() / w;
-            let first = blk * ROWS;
+            let first = bi * ROWS;
             let h = &h[first * d..(first + rows) * d];
             let mask = &mask[first..first + rows];
-            let mut hh = [0f64; ROWS];
             for r in 0..rows {
-                let hc = &mut hc[r * d..(r + 1) * d];
+                let hc = &mut blk.hc[r * d..(r + 1) * d];
                 if mask[r] == E::ZERO {
                     hc.fill(E::ZERO);
-                    continue;
+                } else {
+                    blk.hh[r] = centre(&h[r * d..(r + 1) * d], &protos.center, hc);
                 }
-                hh[r] = centre(&h[r * d..(r + 1) * d], &protos.center, hc);
             }
+            let (hc, centred) = (&blk.hc, &protos.centred);
             matmul(
-                a,
+                &mut blk.a,
                 false,
                 (rows, k, d),
                 hc,
                 (d, 1),
-                &protos.centred,
+                centred,
                 (1, d),
                 E::ONE,
+            );
+            for r in 0..rows {
+                let (q, dist) = (
+                    &mut blk.q[r * k..(r + 1) * k],
+                    &mut blk.d[r * k..(r + 1) * k],
+                );
+                if mask[r] == E::ZERO {
+                    q.fill(0.0);
+                    continue;
+                }
+                let h = &h[r * d..(r + 1) * d];
+                distances(&protos, h, p, blk.hh[r], &blk.a[r * k..(r + 1) * k], dist);
+                softmax(dist, tau, q);
+            }
+            // one GEMM gives q^T Dp q and q^T G' q for the whole block
+            let pairs = (&blk.q[..rows * k], &protos.pairs);
+            matmul(
+                &mut blk.y,
+                false,
+                (rows, 2 * k, k),
+                pairs.0,
+                (k, 1),
+                pairs.1,
+                (2 * k, 1),
+                1.0,
             );
             for r in 0..rows {
                 let out = &mut out[r * w..(r + 1) * w];
@@ -61,17 +108,13 @@ pub(crate) fn forward<E: Elem>(h: &[E], p: &[E], mask: &[E], tau: f64, k: usize,
                     out.fill(E::ZERO);
                     continue;
                 }
-                let terms = scratch.token(
-                    &protos,
-                    &h[r * d..(r + 1) * d],
-                    p,
-                    hh[r],
-                    &a[r * k..(r + 1) * k],
-                    tau,
-                );
+                let (q, dist) = (&blk.q[r * k..(r + 1) * k], &blk.d[r * k..(r + 1) * k]);
+                let y = &blk.y[r * 2 * k..(r + 1) * 2 * k];
+                let a = &blk.a[r * k..(r + 1) * k];
+                let terms = losses(&protos, &h[r * d..(r + 1) * d], p, blk.hh[r], a, q, dist, y);
                 for j in 0..k {
-                    out[j] = E::from_f64(scratch.q[j]);
-                    out[k + j] = E::from_f64(scratch.d[j]);
+                    out[j] = E::from_f64(q[j]);
+                    out[k + j] = E::from_f64(dist[j]);
                 }
                 for (o, v) in out[2 * k..].iter_mut().zip(terms) {
                     *o = E::from_f64(v);
@@ -81,84 +124,67 @@ pub(crate) fn forward<E: Elem>(h: &[E], p: &[E], mask: &[E], tau: f64, k: usize,
     );
 }
 
-/// Per-token work space, reused across tokens.
-struct Scratch {
-    q: Vec<f64>,
-    d: Vec<f64>,
-}
-
-impl Scratch {
-    fn new(k: usize) -> Self {
-        Self {
-            q: vec![0.0; k],
-            d: vec![0.0; k],
-        }
-    }
-
-    /// Distances, assignment and `[L_SQ, L_OLS, V]` of one real token, from `hh = ||h-c||^2` and
-    /// `a_k = (h-c).(p_k-c)`.
-    fn token<E: Elem>(
-        &mut self,
-        protos: &Protos<E>,
-        h: &[E],
-        p: &[E],
-        hh: f64,
-        a: &[E],
-        tau: f64,
-    ) -> [f64; 3] {
-        let (k, dim) = (protos.k, protos.d);
-        let prototype = |j: usize| &p[j * dim..(j + 1) * dim];
-        for j in 0..k {
-            let n = protos.norms[j];
-            let expanded = hh - 2.0 * a[j].to_f64() + n;
-            self.d[j] = if expanded < CANCEL * (hh + n) {
-                h.iter()
-                    .zip(prototype(j))
-                    .map(|(&x, &y)| (x.to_f64() - y.to_f64()).powi(2))
-                    .sum()
-            } else {
-                expanded
-            };
-        }
-        let dmin = self.d.iter().copied().fold(f64::INFINITY, f64::min);
-        let mut z = 0f64;
-        for (q, &d) in self.q.iter_mut().zip(&self.d) {
-            *q = (-(d - dmin) / tau).exp();
-            z += *q;
-        }
-        self.q.iter_mut().for_each(|q| *q /= z);
-        let q = &self.q;
-        let sigma: f64 = q.iter().sum();
-        let l_sq: f64 = q.iter().zip(&self.d).map(|(q, d)| q * d).sum();
-        // V = sum_{j<l} q_j q_l ||p_j - p_l||^2 and q^T G' q, in one pass over the upper triangle
-        let (mut var, mut qgq) = (0f64, 0f64);
-        for (j, &qj) in q.iter().enumerate() {
-            if qj == 0.0 {
-                continue;
-            }
-            let (g, dist) = (
-                &protos.gram[j * k..(j + 1) * k],
-                &protos.dist[j * k..(j + 1) * k],
-            );
-            let (sg, sv) = dot2(&q[j + 1..], &g[j + 1..], &dist[j + 1..]);
-            qgq += qj * (qj * g[j] + 2.0 * sg);
-            var += qj * sv;
-        }
-        let qa: f64 = q.iter().zip(a).map(|(q, a)| q * a.to_f64()).sum();
-        let hh_s = sigma * sigma * hh;
-        let expanded = hh_s - 2.0 * sigma * qa + qgq;
-        let l_ols = if expanded < CANCEL * (hh_s + qgq) {
-            // ||sum_k q_k (h - p_k)||^2 from differences: exact to a few ulps.
-            (0..dim)
-                .map(|i| {
-                    let x = h[i].to_f64();
-                    let e: f64 = (0..k).map(|j| q[j] * (x - p[j * dim + i].to_f64())).sum();
-                    e * e
-                })
+/// d_k = ||h - p_k||^2 of one real token from `hh = ||h-c||^2` and `a_k = (h-c).(p_k-c)`,
+/// recomputed from differences where the expansion cancels.
+fn distances<E: Elem>(protos: &Protos<E>, h: &[E], p: &[E], hh: f64, a: &[E], out: &mut [f64]) {
+    let dim = protos.d;
+    for (j, o) in out.iter_mut().enumerate() {
+        let n = protos.norms[j];
+        let expanded = hh - 2.0 * a[j].to_f64() + n;
+        *o = if expanded < CANCEL * (hh + n) {
+            h.iter()
+                .zip(&p[j * dim..(j + 1) * dim])
+                .map(|(&x, &y)| (x.to_f64() - y.to_f64()).powi(2))
                 .sum()
         } else {
             expanded
         };
-        [l_sq, l_ols, var]
     }
+}
+
+/// q = softmax(-d / tau), shifted by the smallest distance.
+fn softmax(d: &[f64], tau: f64, q: &mut [f64]) {
+    let dmin = d.iter().copied().fold(f64::INFINITY, f64::min);
+    let mut z = 0f64;
+    for (q, &d) in q.iter_mut().zip(d) {
+        *q = (-(d - dmin) / tau).exp();
+        z += *q;
+    }
+    q.iter_mut().for_each(|q| *q /= z);
+}
+
+/// `[L_SQ, L_OLS, V]` of one real token; `y` is `[Dp q ; G' q]`.
+#[allow(clippy::too_many_arguments)]
+fn losses<E: Elem>(
+    protos: &Protos<E>,
+    h: &[E],
+    p: &[E],
+    hh: f64,
+    a: &[E],
+    q: &[f64],
+    dist: &[f64],
+    y: &[f64],
+) -> [f64; 3] {
+    let (k, dim) = (protos.k, protos.d);
+    let sigma: f64 = q.iter().sum();
+    let l_sq: f64 = q.iter().zip(dist).map(|(q, d)| q * d).sum();
+    // V = sum_{j,l} q_j q_l ||p_j - p_l||^2 / 2: non-negative terms, nothing cancels
+    let var = 0.5 * q.iter().zip(&y[..k]).map(|(q, y)| q * y).sum::<f64>();
+    let qgq: f64 = q.iter().zip(&y[k..]).map(|(q, y)| q * y).sum();
+    let qa: f64 = q.iter().zip(a).map(|(q, a)| q * a.to_f64()).sum();
+    let hh_s = sigma * sigma * hh;
+    let expanded = hh_s - 2.0 * sigma * qa + qgq;
+    let l_ols = if expanded < CANCEL * (hh_s + qgq) {
+        // ||sum_k q_k (h - p_k)||^2 from differences: exact to a few ulps.
+        (0..dim)
+            .map(|i| {
+                let x = h[i].to_f64();
+                let e: f64 = (0..k).map(|j| q[j] * (x - p[j * dim + i].to_f64())).sum();
+                e * e
+            })
+            .sum()
+    } else {
+        expanded
+    };
+    [l_sq, l_ols, var]
 }

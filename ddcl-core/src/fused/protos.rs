@@ -1,5 +1,7 @@
 //! Per-call quantities of the prototype bank, shared by the fused forward and backward.
 
+use rayon::prelude::*;
+
 use super::elem::Elem;
 
 /// The prototypes centred on their mean, with their norms, Gram matrix and pairwise distances.
@@ -16,10 +18,9 @@ pub(crate) struct Protos<E> {
     pub centred: Vec<E>,
     /// ||p'_k||^2, (K).
     pub norms: Vec<f64>,
-    /// G'_jk = p'_j . p'_k, (K, K).
-    pub gram: Vec<f64>,
-    /// ||p_j - p_k||^2 computed from differences of the raw prototypes, (K, K).
-    pub dist: Vec<f64>,
+    /// Row j is `[ ||p_j - p_l||^2 for l ; p'_j . p'_l for l ]`, (K, 2K): pairwise distances
+    /// from differences of the raw prototypes, then the Gram matrix G' of the centred ones.
+    pub pairs: Vec<f64>,
 }
 
 impl<E: Elem> Protos<E> {
@@ -37,39 +38,42 @@ impl<E: Elem> Protos<E> {
             .collect();
         let row = |j: usize| &centred[j * d..(j + 1) * d];
         let raw = |j: usize| &p[j * d..(j + 1) * d];
-        let mut gram = vec![0f64; k * k];
-        let mut dist = vec![0f64; k * k];
-        for j in 0..k {
-            for l in j..k {
-                let (mut g, mut s) = (0f64, 0f64);
-                for (&a, &b) in row(j).iter().zip(row(l)) {
-                    g += a.to_f64() * b.to_f64();
+        let mut pairs = vec![0f64; 2 * k * k];
+        pairs
+            .par_chunks_mut(2 * k)
+            .enumerate()
+            .for_each(|(j, out)| {
+                for l in 0..k {
+                    let (a, b) = (raw(j), raw(l));
+                    out[l] = a
+                        .iter()
+                        .zip(b)
+                        .map(|(&x, &y)| (x.to_f64() - y.to_f64()).powi(2))
+                        .sum();
+                    let (a, b) = (row(j), row(l));
+                    out[k + l] = a
+                        .iter()
+                        .zip(b)
+                        .map(|(&x, &y)| x.to_f64() * y.to_f64())
+                        .sum();
                 }
-                for (&a, &b) in raw(j).iter().zip(raw(l)) {
-                    s += (a.to_f64() - b.to_f64()).powi(2);
-                }
-                gram[j * k + l] = g;
-                gram[l * k + j] = g;
-                dist[j * k + l] = s;
-                dist[l * k + j] = s;
-            }
-        }
-        let norms = (0..k).map(|j| gram[j * k + j]).collect();
+            });
+        let norms = (0..k).map(|j| pairs[j * 2 * k + k + j]).collect();
         Self {
             k,
             d,
             center,
             centred,
             norms,
-            gram,
-            dist,
+            pairs,
         }
     }
 
     /// `(G' q)_k` for a weight vector `q`.
     pub fn gram_times(&self, q: &[f64], out: &mut [f64]) {
-        for (o, g) in out.iter_mut().zip(self.gram.chunks_exact(self.k)) {
-            *o = g.iter().zip(q).map(|(a, b)| a * b).sum();
+        let k = self.k;
+        for (o, row) in out.iter_mut().zip(self.pairs.chunks_exact(2 * k)) {
+            *o = row[k..].iter().zip(q).map(|(a, b)| a * b).sum();
         }
     }
 }
