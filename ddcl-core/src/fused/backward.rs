@@ -111,21 +111,43 @@ fn chunk<E: Elem>(
     let mut a = vec![E::ZERO; rows * k];
     let mut alpha = vec![E::ZERO; rows];
     let mut s = vec![0f64; k];
-    let mut m = vec![0f64; k * k];
-    let (mut q, mut u, mut gq) = (vec![0f64; k], vec![0f64; k], vec![0f64; k]);
-    for r in 0..rows {
-        let row = &packed[r * (2 * w + 1)..(r + 1) * (2 * w + 1)];
-        if row[2 * w] == E::ZERO {
-            continue;
+    let row = |r: usize| &packed[r * (2 * w + 1)..(r + 1) * (2 * w + 1)];
+    let real = |r: usize| row(r)[2 * w] != E::ZERO;
+    // q (zero on padding) and c = (g_ols - g_v) q, (rows, K) each
+    let mut q = vec![0f64; rows * k];
+    let mut c = vec![0f64; rows * k];
+    for r in (0..rows).filter(|&r| real(r)) {
+        let (y, g) = (&row(r)[..w], &row(r)[w..2 * w]);
+        let scale = g[2 * k + 1].to_f64() - g[2 * k + 2].to_f64();
+        for j in 0..k {
+            q[r * k + j] = y[j].to_f64();
+            c[r * k + j] = scale * q[r * k + j];
         }
-        let (y, g) = (&row[..w], &row[w..2 * w]);
+    }
+    // G' q for every token, and M = c^T q, as two f64 GEMMs
+    let mut gq = vec![0f64; rows * k];
+    let gram = &protos.pairs[k..];
+    matmul(
+        &mut gq,
+        false,
+        (rows, k, k),
+        &q,
+        (k, 1),
+        gram,
+        (2 * k, 1),
+        1.0,
+    );
+    let mut m = vec![0f64; k * k];
+    matmul(&mut m, false, (k, k, rows), &c, (1, k), &q, (k, 1), 1.0);
+    let mut u = vec![0f64; k];
+    for r in (0..rows).filter(|&r| real(r)) {
+        let (y, g) = (&row(r)[..w], &row(r)[w..2 * w]);
         let (g_sq, g_ols, g_v) = (
             g[2 * k].to_f64(),
             g[2 * k + 1].to_f64(),
             g[2 * k + 2].to_f64(),
         );
-        q.iter_mut().zip(y).for_each(|(q, v)| *q = v.to_f64());
-        protos.gram_times(&q, &mut gq);
+        let (q, gq) = (&q[r * k..(r + 1) * k], &gq[r * k..(r + 1) * k]);
         for j in 0..k {
             let shape = protos.norms[j] - 2.0 * gq[j];
             u[j] = g[j].to_f64() + (g_sq + g_ols) * y[k + j].to_f64() + (g_v - g_ols) * shape;
@@ -138,11 +160,6 @@ fn chunk<E: Elem>(
             a[r * k + j] = E::from_f64(aj);
             total += aj;
             s[j] += wj + g_v * q[j];
-            let c = (g_ols - g_v) * q[j];
-            m[j * k..(j + 1) * k]
-                .iter_mut()
-                .zip(&q)
-                .for_each(|(m, ql)| *m += c * ql);
         }
         alpha[r] = E::from_f64(2.0 * total);
         centre(

@@ -68,12 +68,4 @@ impl<E: Elem> Protos<E> {
             pairs,
         }
     }
-
-    /// `(G' q)_k` for a weight vector `q`.
-    pub fn gram_times(&self, q: &[f64], out: &mut [f64]) {
-        let k = self.k;
-        for (o, row) in out.iter_mut().zip(self.pairs.chunks_exact(2 * k)) {
-            *o = row[k..].iter().zip(q).map(|(a, b)| a * b).sum();
-        }
-    }
 }
