@@ -3,7 +3,7 @@
 //!
 //! `cargo bench -p ddcl-core --bench readout` (all), or filter, e.g. `-- B32_T128`.
 
-use candle_core::{DType, Device, Tensor, Var};
+use candle_core::{Device, Tensor, Var};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ddcl_core::{assign, masked_mean, AssignConfig, Backend};
 

@@ -123,7 +123,7 @@ fn ensure_finite(name: &'static str, x: &Tensor, mask: &Tensor) -> Result<()> {
             .ne(0u8)?
             .unsqueeze(D::Minus1)?
             .broadcast_as(x.shape())?;
-        let z = real.where_cond(&(x - x)?, &x.zeros_like()?)?;
+        let z = real.where_cond(&x.sub(x)?, &x.zeros_like()?)?;
         let bad = z.ne(&z)?.flatten_all()?;
         let count = bad.to_dtype(DType::U32)?.sum_all()?.to_scalar::<u32>()? as usize;
         let first = bad
