@@ -32,8 +32,9 @@ struct Args {
     /// Sequences (B) and tokens per sequence (T).
     #[arg(long, num_args = 2, default_values_t = [64, 64])]
     batch: Vec<usize>,
-    /// Temperature tau.
-    #[arg(long, default_value_t = 4.0)]
+    /// Temperature tau. Warm enough for the soft assignment to pull the prototypes apart from a
+    /// collapsed start; at tau of about 16 or less most of them stay stuck together.
+    #[arg(long, default_value_t = 200.0)]
     tau: f64,
     /// Prototype learning rate eta_P.
     #[arg(long, default_value_t = 0.5)]
@@ -42,7 +43,7 @@ struct Args {
     #[arg(long, default_value_t = 0.01)]
     eta_e: f64,
     /// Gradient steps.
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = 120)]
     steps: usize,
     /// Timed repetitions for the speed comparison (0 skips it).
     #[arg(long, default_value_t = 20)]
@@ -110,7 +111,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ddcl_core::DEFAULT_EPS_MAX,
         )?;
         let scalar = |t: &Tensor| t.to_scalar::<f32>();
-        if step % 5 == 0 || step == args.steps {
+        if step % 10 == 0 || step == args.steps {
             println!(
                 "{step:>4} {:>10.4} {:>10.4} {:>10.4} {:>9.1e} {:>8.3} {:>8.3} {:>5.2} {:>5.2} {:>6.2} {:>8.3}",
                 scalar(&a.losses.sq)?,
