@@ -39,17 +39,19 @@ fn forward(c: &Case, backend: Backend) -> Tensor {
     (a.losses.sq + s.sum_all().unwrap()).unwrap()
 }
 
-/// Forward and backward to both H and P.
-fn forward_backward(c: &Case, backend: Backend) {
-    let h = Var::from_tensor(&c.h).unwrap();
-    let p = Var::from_tensor(&c.p).unwrap();
-    let v = Case {
-        h: h.as_tensor().clone(),
+/// The case with H and P as variables, so that a backward pass reaches both.
+fn variables(c: &Case) -> Case {
+    Case {
+        h: Var::from_tensor(&c.h).unwrap().as_tensor().clone(),
         mask: c.mask.clone(),
-        p: p.as_tensor().clone(),
-    };
-    let g = forward(&v, backend).backward().unwrap();
-    assert!(g.get(h.as_tensor()).is_some() && g.get(p.as_tensor()).is_some());
+        p: Var::from_tensor(&c.p).unwrap().as_tensor().clone(),
+    }
+}
+
+/// Forward and backward to both H and P.
+fn forward_backward(v: &Case, backend: Backend) {
+    let g = forward(v, backend).backward().unwrap();
+    assert!(g.get(&v.h).is_some() && g.get(&v.p).is_some());
 }
 
 fn shapes(cr: &mut Criterion) {
@@ -68,8 +70,9 @@ fn shapes(cr: &mut Criterion) {
             let cfg = AssignConfig::new(1.0).unwrap();
             bn.iter(|| assign(&c.h, Some(&c.mask), &c.p, &cfg).unwrap())
         });
+        let v = variables(&c);
         g.bench_function("fused_forward_backward", |bn| {
-            bn.iter(|| forward_backward(&c, Backend::Fused))
+            bn.iter(|| forward_backward(&v, Backend::Fused))
         });
         // The reference graph materialises (B, T, K, D) tensors: 3.2 GB each at the large
         // shape, beyond this machine's memory for a backward pass; it runs at the first shape.
@@ -78,7 +81,7 @@ fn shapes(cr: &mut Criterion) {
                 bn.iter(|| forward(&c, Backend::Reference))
             });
             g.bench_function("reference_forward_backward", |bn| {
-                bn.iter(|| forward_backward(&c, Backend::Reference))
+                bn.iter(|| forward_backward(&v, Backend::Reference))
             });
         }
         g.finish();
@@ -98,10 +101,11 @@ fn sweep(cr: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("fused_forward", t), &c, |bn, c| {
             bn.iter(|| forward(c, Backend::Fused))
         });
+        let v = variables(&c);
         g.bench_with_input(
             BenchmarkId::new("fused_forward_backward", t),
-            &c,
-            |bn, c| bn.iter(|| forward_backward(c, Backend::Fused)),
+            &v,
+            |bn, v| bn.iter(|| forward_backward(v, Backend::Fused)),
         );
     }
     g.finish();
