@@ -3,7 +3,7 @@
 use candle_core::{CpuStorage, CustomOp2, DType, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
-use crate::fused::Elem;
+use crate::fused::{slice, Elem};
 use crate::input;
 use crate::Result;
 
@@ -60,19 +60,16 @@ impl CustomOp2 for MeanPool {
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (b, _, d) = l1.shape().dims3()?;
-        let (o1, o2) = match (l1.contiguous_offsets(), l2.contiguous_offsets()) {
-            (Some(o1), Some(o2)) => (o1, o2),
-            _ => candle_core::bail!("ddcl-masked-mean needs contiguous inputs"),
-        };
+        let name = self.name();
         let out = match (s1, s2) {
             (CpuStorage::F32(h), CpuStorage::F32(m)) => {
                 let mut out = vec![0f32; b * d];
-                pool(&h[o1.0..o1.1], &m[o2.0..o2.1], d, &mut out);
+                pool(slice(h, l1, name)?, slice(m, l2, name)?, d, &mut out);
                 CpuStorage::F32(out)
             }
             (CpuStorage::F64(h), CpuStorage::F64(m)) => {
                 let mut out = vec![0f64; b * d];
-                pool(&h[o1.0..o1.1], &m[o2.0..o2.1], d, &mut out);
+                pool(slice(h, l1, name)?, slice(m, l2, name)?, d, &mut out);
                 CpuStorage::F64(out)
             }
             _ => candle_core::bail!("ddcl-masked-mean: f32 or f64 inputs of one dtype expected"),

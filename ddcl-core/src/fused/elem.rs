@@ -2,6 +2,8 @@
 
 use std::ops::{Add, Mul, Sub};
 
+use candle_core::Layout;
+
 /// A float the fused kernels run on (f32 or f64). Matrix products run in `Self`; every per-token
 /// reduction is accumulated in f64.
 pub(crate) trait Elem:
@@ -112,5 +114,14 @@ pub(crate) fn matmul<E: Elem>(
             false,
             gemm::Parallelism::None,
         )
+    }
+}
+
+/// The elements of a contiguous tensor's storage `v` under layout `l`; an error naming the op
+/// `name` otherwise.
+pub(crate) fn slice<'a, T>(v: &'a [T], l: &Layout, name: &str) -> candle_core::Result<&'a [T]> {
+    match l.contiguous_offsets() {
+        Some((start, end)) => Ok(&v[start..end]),
+        None => candle_core::bail!("{name} needs contiguous inputs"),
     }
 }

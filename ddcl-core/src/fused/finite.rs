@@ -3,7 +3,7 @@
 use candle_core::{CpuStorage, CustomOp2, Layout, Shape};
 use rayon::prelude::*;
 
-use super::elem::Elem;
+use super::elem::{slice, Elem};
 
 /// (rows, D) values and (rows) mask -> f64 [count, first] of non-finite values in rows whose mask
 /// is non-zero; `first` is a row-major index (equal to the element count when there is none).
@@ -40,13 +40,14 @@ impl CustomOp2 for NonFinite {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (o1, o2) = match (l1.contiguous_offsets(), l2.contiguous_offsets()) {
-            (Some(o1), Some(o2)) => (o1, o2),
-            _ => candle_core::bail!("ddcl-non-finite needs contiguous inputs"),
-        };
+        let name = self.name();
         let found = match (s1, s2) {
-            (CpuStorage::F32(x), CpuStorage::F32(m)) => scan(&x[o1.0..o1.1], &m[o2.0..o2.1]),
-            (CpuStorage::F64(x), CpuStorage::F64(m)) => scan(&x[o1.0..o1.1], &m[o2.0..o2.1]),
+            (CpuStorage::F32(x), CpuStorage::F32(m)) => {
+                scan(slice(x, l1, name)?, slice(m, l2, name)?)
+            }
+            (CpuStorage::F64(x), CpuStorage::F64(m)) => {
+                scan(slice(x, l1, name)?, slice(m, l2, name)?)
+            }
             _ => candle_core::bail!("ddcl-non-finite: f32 or f64 inputs of one dtype expected"),
         };
         Ok((CpuStorage::F64(found.to_vec()), Shape::from(2)))

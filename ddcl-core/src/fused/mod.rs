@@ -7,6 +7,6 @@ mod forward;
 mod op;
 mod protos;
 
-pub(crate) use elem::Elem;
+pub(crate) use elem::{slice, Elem};
 pub(crate) use finite::NonFinite;
 pub(crate) use op::Assign;

@@ -3,14 +3,8 @@
 use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
 
 use super::backward::{backward, Wanted};
+use super::elem::slice;
 use super::forward::{forward, width};
-
-fn slice<'a, T>(v: &'a [T], l: &Layout, name: &str) -> candle_core::Result<&'a [T]> {
-    match l.contiguous_offsets() {
-        Some((start, end)) => Ok(&v[start..end]),
-        None => candle_core::bail!("{name}: the fused ddcl op needs contiguous inputs"),
-    }
-}
 
 /// Rows and width of a (..., D) hidden-state layout.
 fn rows(l: &Layout) -> candle_core::Result<(usize, usize)> {
