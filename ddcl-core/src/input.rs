@@ -3,7 +3,6 @@
 use candle_core::{DType, Tensor, D};
 
 use crate::fused::NonFinite;
-
 use crate::{Error, Result};
 
 /// Checked inputs: the number of prototypes, and the mask as 0/1 in the dtype of the hidden states.
@@ -25,12 +24,9 @@ fn shape_error(name: &'static str, expected: String, t: &Tensor) -> Error {
     }
 }
 
-/// Checks the hidden states (B, T, D) and the mask (B, T); returns the dimensions and the mask as
-/// 0/1 in `h`'s dtype.
-pub(crate) fn check_hidden(
-    h: &Tensor,
-    mask: Option<&Tensor>,
-) -> Result<(usize, usize, usize, Tensor)> {
+/// Checks the hidden states (B, T, D) and the mask (B, T); returns D and the mask as 0/1 in `h`'s
+/// dtype.
+pub(crate) fn check_hidden(h: &Tensor, mask: Option<&Tensor>) -> Result<(usize, Tensor)> {
     let (b, t, d) = h
         .dims3()
         .map_err(|_| shape_error("hidden", "(B, T, D)".into(), h))?;
@@ -63,7 +59,7 @@ pub(crate) fn check_hidden(
             m.ne(0u8)?.to_dtype(h.dtype())?
         }
     };
-    Ok((b, t, d, mask))
+    Ok((d, mask))
 }
 
 /// Checks shapes, dtypes and devices; turns the mask into 0/1 of `h`'s dtype; optionally checks
@@ -74,7 +70,7 @@ pub(crate) fn check(
     p: &Tensor,
     check_finite: bool,
 ) -> Result<Inputs> {
-    let (_, _, d, mask) = check_hidden(h, mask)?;
+    let (d, mask) = check_hidden(h, mask)?;
     let (k, dp) = p
         .dims2()
         .map_err(|_| shape_error("prototypes", "(K, D)".into(), p))?;

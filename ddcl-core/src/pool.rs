@@ -20,7 +20,7 @@ use crate::Result;
 /// # Ok::<(), ddcl_core::Error>(())
 /// ```
 pub fn masked_mean(h: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
-    let (_, _, _, mask) = input::check_hidden(h, mask)?;
+    let (_, mask) = input::check_hidden(h, mask)?;
     if h.device().is_cpu() && matches!(h.dtype(), DType::F32 | DType::F64) {
         return Ok(h.contiguous()?.apply_op2(&mask.contiguous()?, MeanPool)?);
     }
