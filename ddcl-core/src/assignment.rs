@@ -123,15 +123,18 @@ fn fused_assign(
             got: h.dtype(),
         });
     }
-    let k = inputs.k;
+    let (b, t, _) = h.dims3()?;
+    let (n, k) = (b * t, inputs.k);
     let y = h.contiguous()?.apply_op3(
         &p.contiguous()?,
         &inputs.mask.contiguous()?,
         fused::Assign { tau },
     )?;
+    // three contiguous planes: q, d, loss terms
+    let plane = |start: usize, len: usize, w: usize| y.narrow(0, start, len)?.reshape((b, t, w));
     Ok((
-        y.narrow(2, 0, k)?,
-        y.narrow(2, k, k)?,
-        y.narrow(2, 2 * k, 3)?,
+        plane(0, n * k, k)?,
+        plane(n * k, n * k, k)?,
+        plane(2 * n * k, n * 3, 3)?,
     ))
 }

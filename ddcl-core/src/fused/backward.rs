@@ -18,7 +18,7 @@
 use rayon::prelude::*;
 
 use super::elem::{centre, matmul, Elem};
-use super::forward::width;
+use super::forward::{width, Planes};
 use super::protos::Protos;
 
 /// Tokens per chunk. Partial prototype gradients are summed chunk by chunk in a fixed order, so
@@ -42,8 +42,8 @@ pub(crate) struct Wanted {
     pub prototypes: bool,
 }
 
-/// Writes dH (when wanted) into `out[..N*D]` and then dP (when wanted) after it. `packed` holds,
-/// per token, the forward output (2K+3), its upstream gradient (2K+3) and the mask.
+/// Writes dH (when wanted) into `out[..N*D]` and then dP (when wanted) after it. `packed` holds
+/// the forward output ([`Planes`]), its upstream gradient (same layout) and the mask (N).
 pub(crate) fn backward<E: Elem>(
     h: &[E],
     p: &[E],
@@ -55,6 +55,9 @@ pub(crate) fn backward<E: Elem>(
     let d = p.len() / k;
     let n = h.len() / d;
     let protos = Protos::new(p, k, d);
+    let (y, rest) = packed.split_at(n * width(k));
+    let (g, mask) = rest.split_at(n * width(k));
+    let (y, g) = (Planes::split(y, k), Planes::split(g, k));
     let (dh, dp) = out.split_at_mut(if wanted.hidden { n * d } else { 0 });
     let targets: Vec<Option<&mut [E]>> = if wanted.hidden {
         dh.chunks_mut(CHUNK * d).map(Some).collect()
@@ -67,9 +70,13 @@ pub(crate) fn backward<E: Elem>(
         .map(|(ci, dh)| {
             let rows = (n - ci * CHUNK).min(CHUNK);
             let range = ci * CHUNK..ci * CHUNK + rows;
-            let packed = &packed[range.start * (2 * width(k) + 1)..range.end * (2 * width(k) + 1)];
-            let h = &h[range.start * d..range.end * d];
-            chunk(&protos, h, packed, tau, dh, wanted.prototypes)
+            let tokens = Tokens {
+                h: &h[range.start * d..range.end * d],
+                y: y.rows(range.start, rows, k),
+                g: g.rows(range.start, rows, k),
+                mask: &mask[range],
+            };
+            chunk(&protos, &tokens, tau, dh, wanted.prototypes)
         })
         .collect();
     if !wanted.prototypes {
@@ -94,34 +101,44 @@ pub(crate) fn backward<E: Elem>(
     }
 }
 
+/// The inputs of one chunk of tokens.
+struct Tokens<'a, E> {
+    h: &'a [E],
+    /// Forward output.
+    y: Planes<&'a [E]>,
+    /// Its upstream gradient.
+    g: Planes<&'a [E]>,
+    mask: &'a [E],
+}
+
 /// One chunk of tokens: writes its rows of dH (when given) and returns its partial sums of dP
 /// (when wanted).
 fn chunk<E: Elem>(
     protos: &Protos<E>,
-    h: &[E],
-    packed: &[E],
+    t: &Tokens<E>,
     tau: f64,
     dh: Option<&mut [E]>,
     want_p: bool,
 ) -> Option<Partial<E>> {
     let (k, d) = (protos.k, protos.d);
-    let w = width(k);
-    let rows = packed.len() / (2 * w + 1);
+    let rows = t.mask.len();
     let mut hc = vec![E::ZERO; rows * d];
     let mut a = vec![E::ZERO; rows * k];
     let mut alpha = vec![E::ZERO; rows];
     let mut s = vec![0f64; k];
-    let row = |r: usize| &packed[r * (2 * w + 1)..(r + 1) * (2 * w + 1)];
-    let real = |r: usize| row(r)[2 * w] != E::ZERO;
+    let real = |r: usize| t.mask[r] != E::ZERO;
+    let loss_grads = |r: usize| {
+        let g = &t.g.terms[r * 3..(r + 1) * 3];
+        (g[0].to_f64(), g[1].to_f64(), g[2].to_f64())
+    };
     // q (zero on padding) and c = (g_ols - g_v) q, (rows, K) each
     let mut q = vec![0f64; rows * k];
     let mut c = vec![0f64; rows * k];
     for r in (0..rows).filter(|&r| real(r)) {
-        let (y, g) = (&row(r)[..w], &row(r)[w..2 * w]);
-        let scale = g[2 * k + 1].to_f64() - g[2 * k + 2].to_f64();
-        for j in 0..k {
-            q[r * k + j] = y[j].to_f64();
-            c[r * k + j] = scale * q[r * k + j];
+        let (_, g_ols, g_v) = loss_grads(r);
+        for j in r * k..(r + 1) * k {
+            q[j] = t.y.q[j].to_f64();
+            c[j] = (g_ols - g_v) * q[j];
         }
     }
     // G' q for every token, and M = c^T q, as two f64 GEMMs
@@ -141,21 +158,18 @@ fn chunk<E: Elem>(
     matmul(&mut m, false, (k, k, rows), &c, (1, k), &q, (k, 1), 1.0);
     let mut u = vec![0f64; k];
     for r in (0..rows).filter(|&r| real(r)) {
-        let (y, g) = (&row(r)[..w], &row(r)[w..2 * w]);
-        let (g_sq, g_ols, g_v) = (
-            g[2 * k].to_f64(),
-            g[2 * k + 1].to_f64(),
-            g[2 * k + 2].to_f64(),
-        );
-        let (q, gq) = (&q[r * k..(r + 1) * k], &gq[r * k..(r + 1) * k]);
+        let (g_sq, g_ols, g_v) = loss_grads(r);
+        let tok = r * k..(r + 1) * k;
+        let (q, gq, dist) = (&q[tok.clone()], &gq[tok.clone()], &t.y.d[tok.clone()]);
+        let (g_q, g_d) = (&t.g.q[tok.clone()], &t.g.d[tok]);
         for j in 0..k {
             let shape = protos.norms[j] - 2.0 * gq[j];
-            u[j] = g[j].to_f64() + (g_sq + g_ols) * y[k + j].to_f64() + (g_v - g_ols) * shape;
+            u[j] = g_q[j].to_f64() + (g_sq + g_ols) * dist[j].to_f64() + (g_v - g_ols) * shape;
         }
         let ubar: f64 = q.iter().zip(&u).map(|(q, u)| q * u).sum();
         let mut total = 0f64;
         for j in 0..k {
-            let wj = g[k + j].to_f64() + g_sq * q[j] - q[j] * (u[j] - ubar) / tau;
+            let wj = g_d[j].to_f64() + g_sq * q[j] - q[j] * (u[j] - ubar) / tau;
             let aj = wj + g_ols * q[j];
             a[r * k + j] = E::from_f64(aj);
             total += aj;
@@ -163,7 +177,7 @@ fn chunk<E: Elem>(
         }
         alpha[r] = E::from_f64(2.0 * total);
         centre(
-            &h[r * d..(r + 1) * d],
+            &t.h[r * d..(r + 1) * d],
             &protos.center,
             &mut hc[r * d..(r + 1) * d],
         );

@@ -12,9 +12,36 @@ pub(crate) const ROWS: usize = 128;
 /// share of `a + c`: its rounding error, about `eps * (a + c)`, then stays within a few ulps of `x`.
 pub(crate) const CANCEL: f64 = 0.25;
 
-/// Columns of the packed per-token output: q (K), d (K), then L_SQ, L_OLS, V.
+/// Values per token in the output: q (K), d (K) and L_SQ, L_OLS, V.
 pub(crate) fn width(k: usize) -> usize {
     2 * k + 3
+}
+
+/// The output of the forward for N tokens, stored as three planes so that each is a contiguous
+/// tensor: q (N x K), then d (N x K), then the loss terms (N x 3).
+pub(crate) struct Planes<S> {
+    pub q: S,
+    pub d: S,
+    pub terms: S,
+}
+
+impl<'a, E> Planes<&'a [E]> {
+    /// Splits a buffer of N * (2K + 3) values.
+    pub fn split(v: &'a [E], k: usize) -> Self {
+        let n = v.len() / width(k);
+        let (q, rest) = v.split_at(n * k);
+        let (d, terms) = rest.split_at(n * k);
+        Self { q, d, terms }
+    }
+
+    /// Tokens `first .. first + rows`.
+    pub fn rows(&self, first: usize, rows: usize, k: usize) -> Self {
+        Self {
+            q: &self.q[first * k..(first + rows) * k],
+            d: &self.d[first * k..(first + rows) * k],
+            terms: &self.terms[first * 3..(first + rows) * 3],
+        }
+    }
 }
 
 /// Work space of one block of tokens.
@@ -45,16 +72,22 @@ impl<E: Elem> Block<E> {
     }
 }
 
-/// Fills `out` (N x (2K+3)) from hidden states `h` (N x D), prototypes (K x D) and a mask (N).
-/// Rows whose mask is 0 are written as zeros and their hidden states never read.
+/// Fills `out` ([`Planes`] of N tokens) from hidden states `h` (N x D), prototypes (K x D) and a
+/// mask (N). Tokens whose mask is 0 are written as zeros and their hidden states never read.
 pub(crate) fn forward<E: Elem>(h: &[E], p: &[E], mask: &[E], tau: f64, k: usize, out: &mut [E]) {
     let d = p.len() / k;
     let protos = Protos::new(p, k, d);
-    let w = width(k);
-    out.par_chunks_mut(ROWS * w).enumerate().for_each_init(
+    let n = out.len() / width(k);
+    let (q_out, rest) = out.split_at_mut(n * k);
+    let (d_out, terms_out) = rest.split_at_mut(n * k);
+    let planes = q_out
+        .par_chunks_mut(ROWS * k)
+        .zip(d_out.par_chunks_mut(ROWS * k))
+        .zip(terms_out.par_chunks_mut(ROWS * 3));
+    planes.enumerate().for_each_init(
         || Block::new(k, d),
-        |blk, (bi, out)| {
-            let rows = out.len() / w;
+        |blk, (bi, ((q_out, d_out), terms_out))| {
+            let rows = terms_out.len() / 3;
             let first = bi * ROWS;
             let h = &h[first * d..(first + rows) * d];
             let mask = &mask[first..first + rows];
@@ -103,22 +136,31 @@ pub(crate) fn forward<E: Elem>(h: &[E], p: &[E], mask: &[E], tau: f64, k: usize,
                 1.0,
             );
             for r in 0..rows {
-                let out = &mut out[r * w..(r + 1) * w];
+                let q_out = &mut q_out[r * k..(r + 1) * k];
+                let d_out = &mut d_out[r * k..(r + 1) * k];
+                let terms_out = &mut terms_out[r * 3..(r + 1) * 3];
                 if mask[r] == E::ZERO {
-                    out.fill(E::ZERO);
+                    q_out.fill(E::ZERO);
+                    d_out.fill(E::ZERO);
+                    terms_out.fill(E::ZERO);
                     continue;
                 }
                 let (q, dist) = (&blk.q[r * k..(r + 1) * k], &blk.d[r * k..(r + 1) * k]);
                 let y = &blk.y[r * 2 * k..(r + 1) * 2 * k];
                 let a = &blk.a[r * k..(r + 1) * k];
                 let terms = losses(&protos, &h[r * d..(r + 1) * d], p, blk.hh[r], a, q, dist, y);
-                for j in 0..k {
-                    out[j] = E::from_f64(q[j]);
-                    out[k + j] = E::from_f64(dist[j]);
-                }
-                for (o, v) in out[2 * k..].iter_mut().zip(terms) {
-                    *o = E::from_f64(v);
-                }
+                q_out
+                    .iter_mut()
+                    .zip(q)
+                    .for_each(|(o, &v)| *o = E::from_f64(v));
+                d_out
+                    .iter_mut()
+                    .zip(dist)
+                    .for_each(|(o, &v)| *o = E::from_f64(v));
+                terms_out
+                    .iter_mut()
+                    .zip(terms)
+                    .for_each(|(o, v)| *o = E::from_f64(v));
             }
         },
     );

@@ -12,13 +12,14 @@ fn rows(l: &Layout) -> candle_core::Result<(usize, usize)> {
     Ok((l.shape().elem_count() / d, d))
 }
 
-/// Forward: hidden (B, T, D), prototypes (K, D), mask (B, T) -> (B, T, 2K+3) =
-/// [q | d | L_SQ, L_OLS, V] per token.
+/// Forward: hidden (B, T, D), prototypes (K, D), mask (B, T) -> the flat (N (2K+3)) planes
+/// q (N, K), d (N, K) and [L_SQ, L_OLS, V] (N, 3), N = B T.
 pub(crate) struct Assign {
     pub tau: f64,
 }
 
-/// Backward: hidden (B, T, D) = (N, D), prototypes (K, D), packed (N, 2(2K+3)+1) -> [dH (N, D) ; dP (K, D)],
+/// Backward: hidden (B, T, D) = (N, D), prototypes (K, D), packed [output planes, their
+/// gradient, mask] (2N (2K+3) + N) -> [dH (N, D) ; dP (K, D)],
 /// each present only when wanted.
 struct AssignBackward {
     tau: f64,
@@ -88,9 +89,7 @@ impl CustomOp3 for Assign {
             self.tau,
             k
         );
-        let mut dims = l1.dims().to_vec();
-        *dims.last_mut().unwrap_or(&mut 0) = width(k);
-        Ok((out, Shape::from(dims)))
+        Ok((out, Shape::from(len)))
     }
 
     fn bwd(
@@ -107,15 +106,7 @@ impl CustomOp3 for Assign {
             hidden: h.track_op(),
             prototypes: p.track_op(),
         };
-        let w = width(k);
-        let packed = Tensor::cat(
-            &[
-                res.reshape((n, w))?,
-                grad_res.reshape((n, w))?,
-                mask.reshape((n, 1))?,
-            ],
-            1,
-        )?;
+        let packed = Tensor::cat(&[res, grad_res, &mask.flatten_all()?], 0)?;
         let grads = h.apply_op3(
             p,
             &packed,
