@@ -85,7 +85,9 @@ pub fn assign(
     let mask = inputs.mask;
     let tokens = mask.sum(D::Minus1)?;
     let n = tokens.sum_all()?.maximum(1.0)?;
-    let means = token_losses.sum((0, 1))?.broadcast_div(&n)?;
+    let means = input::token_sum(&mask, &token_losses)?
+        .sum(0)?
+        .broadcast_div(&n)?;
     let losses = Losses {
         sq: means.get(0)?,
         ols: means.get(1)?,

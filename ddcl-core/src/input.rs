@@ -141,3 +141,9 @@ pub(crate) fn masked(h: &Tensor, mask: &Tensor) -> Result<Tensor> {
     let real = mask.ne(0u8)?.unsqueeze(2)?.broadcast_as(h.shape())?;
     Ok(real.where_cond(h, &h.zeros_like()?)?)
 }
+
+/// `sum_t mask[b,t] x[b,t,:]`, (B, W), for `x` (B, T, W) and `mask` (B, T) of x's dtype: one
+/// batched GEMM, far faster in candle than a reduction over the middle dimension.
+pub(crate) fn token_sum(mask: &Tensor, x: &Tensor) -> Result<Tensor> {
+    Ok(mask.unsqueeze(1)?.matmul(&x.contiguous()?)?.squeeze(1)?)
+}

@@ -2,7 +2,7 @@
 
 use candle_core::{Tensor, D};
 
-use crate::input::masked;
+use crate::input::{masked, token_sum};
 use crate::{Assignment, Result};
 
 /// Added to the soft token count of a prototype before dividing in [`Assignment::slots`].
@@ -61,7 +61,7 @@ impl Assignment {
     /// sequence without one.
     pub fn occupancy(&self) -> Result<Tensor> {
         let n = self.tokens.maximum(1.0)?.unsqueeze(1)?;
-        Ok(self.q.sum(1)?.broadcast_div(&n)?)
+        Ok(self.mass()?.broadcast_div(&n)?)
     }
 
     /// Mixture s = pi P (B, D).
@@ -72,13 +72,13 @@ impl Assignment {
     /// Slots (B, K, D): per prototype, the q-weighted mean of the real tokens.
     pub fn slots(&self, h: &Tensor) -> Result<Tensor> {
         let sums = self.weighted_sums(h)?;
-        let mass = (self.q.sum(1)? + SLOT_EPS)?.unsqueeze(2)?;
+        let mass = (self.mass()? + SLOT_EPS)?.unsqueeze(2)?;
         Ok(sums.broadcast_div(&mass)?)
     }
 
     /// Residual (B, K, D): sum_t q[t,k] (h_t - p_k), each row L2-normalised.
     pub fn residual(&self, h: &Tensor, p: &Tensor) -> Result<Tensor> {
-        let mass = self.q.sum(1)?.unsqueeze(2)?;
+        let mass = self.mass()?.unsqueeze(2)?;
         let r = self.weighted_sums(h)?.sub(&mass.broadcast_mul(p)?)?;
         let norm = r
             .sqr()?
@@ -96,6 +96,11 @@ impl Assignment {
             Summary::Slots => self.slots(h),
             Summary::Residual => self.residual(h, p),
         }
+    }
+
+    /// sum_t q[t,k] over real tokens, (B, K).
+    fn mass(&self) -> Result<Tensor> {
+        token_sum(&self.mask, &self.q)
     }
 
     /// sum_t q[t,k] h_t, (B, K, D), over real tokens only.
