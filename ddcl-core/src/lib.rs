@@ -28,6 +28,8 @@
 //! # Ok::<(), ddcl_core::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod assignment;
 mod config;
 mod diagnostics;
