@@ -9,11 +9,11 @@ use crate::{fused, reference, Error, Result};
 /// The three loss terms as masked means over real tokens (scalars); zero when there is none.
 #[derive(Debug, Clone)]
 pub struct Losses {
-    /// L_SQ = mean_t sum_k q[t,k] ||h_t - p_k||^2, the soft quantisation loss.
+    /// `L_SQ = mean_t sum_k q[t,k] ||h_t - p_k||^2`, the soft quantisation loss.
     pub sq: Tensor,
     /// L_OLS = mean_t ||h_t - hhat_t||^2, the reconstruction loss.
     pub ols: Tensor,
-    /// V = mean_t sum_k q[t,k] ||p_k - hhat_t||^2 >= 0, the diversity term.
+    /// `V = mean_t sum_k q[t,k] ||p_k - hhat_t||^2 >= 0`, the diversity term.
     pub var: Tensor,
 }
 
@@ -41,9 +41,9 @@ impl Losses {
 /// Rows of padding tokens are all zeros in `q`, `dist` and `token_losses`.
 #[derive(Debug, Clone)]
 pub struct Assignment {
-    /// q[b,t,k] = softmax_k(-||h - p_k||^2 / tau), (B, T, K).
+    /// `q[b,t,k] = softmax_k(-||h - p_k||^2 / tau)`, (B, T, K).
     pub q: Tensor,
-    /// d[b,t,k] = ||h - p_k||^2, (B, T, K).
+    /// `d[b,t,k] = ||h - p_k||^2`, (B, T, K).
     pub dist: Tensor,
     /// Per-token `[L_SQ, L_OLS, V]`, (B, T, 3).
     pub token_losses: Tensor,

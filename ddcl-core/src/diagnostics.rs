@@ -192,7 +192,17 @@ impl Usage {
     }
 }
 
-/// The hard assignment argmax_k q[b,t,k], (B, T) as u32 (padding rows give 0).
+/// The hard assignment `argmax_k q[b,t,k]`, (B, T) as u32 (padding rows give 0).
+///
+/// ```
+/// use candle_core::{Device, Tensor};
+/// use ddcl_core::{assign, hard_assignment, AssignConfig};
+/// let h = Tensor::new(&[[[0f32, 0.], [5., 5.]]], &Device::Cpu)?;
+/// let p = Tensor::new(&[[5f32, 5.], [0., 0.]], &Device::Cpu)?;
+/// let a = assign(&h, None, &p, &AssignConfig::new(1.0)?)?;
+/// assert_eq!(hard_assignment(&a)?.to_vec2::<u32>()?, vec![vec![1, 0]]);
+/// # Ok::<(), ddcl_core::Error>(())
+/// ```
 pub fn hard_assignment(a: &Assignment) -> Result<Tensor> {
     Ok(a.q.argmax(D::Minus1)?)
 }

@@ -20,13 +20,13 @@ pub const RESIDUAL_EPS: f64 = 1e-12;
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Summary {
-    /// pi_k = mean_t q[t,k]: the bag of prototypes, (B, K).
+    /// `pi_k = mean_t q[t,k]`: the bag of prototypes, (B, K).
     Occupancy,
     /// s = pi P: the mean reconstruction, (B, D).
     Mixture,
-    /// c_k = sum_t q[t,k] h_t / (sum_t q[t,k] + eps): soft centroids, (B, K, D).
+    /// `c_k = sum_t q[t,k] h_t / (sum_t q[t,k] + eps)`: soft centroids, (B, K, D).
     Slots,
-    /// r_k = sum_t q[t,k] (h_t - p_k), L2-normalised per k (NetVLAD-like), (B, K, D).
+    /// `r_k = sum_t q[t,k] (h_t - p_k)`, L2-normalised per k (NetVLAD-like), (B, K, D).
     Residual,
 }
 
@@ -42,7 +42,7 @@ impl Summary {
 }
 
 impl Assignment {
-    /// hhat_t = sum_k q[t,k] p_k, (B, T, D); zero on padding.
+    /// `hhat_t = sum_k q[t,k] p_k`, (B, T, D); zero on padding.
     ///
     /// ```
     /// # use candle_core::{Device, Tensor};
@@ -76,7 +76,7 @@ impl Assignment {
         Ok(sums.broadcast_div(&mass)?)
     }
 
-    /// Residual (B, K, D): sum_t q[t,k] (h_t - p_k), each row L2-normalised.
+    /// Residual (B, K, D): `sum_t q[t,k] (h_t - p_k)`, each row L2-normalised.
     pub fn residual(&self, h: &Tensor, p: &Tensor) -> Result<Tensor> {
         let mass = self.mass()?.unsqueeze(2)?;
         let r = self.weighted_sums(h)?.sub(&mass.broadcast_mul(p)?)?;
