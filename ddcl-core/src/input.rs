@@ -115,11 +115,7 @@ fn ensure_finite(name: &'static str, x: &Tensor, mask: &Tensor) -> Result<()> {
         (found[0] as usize, found[1] as usize)
     } else {
         // x - x is 0 for finite values and NaN otherwise; NaN is the one value unequal to itself.
-        let real = mask
-            .ne(0u8)?
-            .unsqueeze(D::Minus1)?
-            .broadcast_as(x.shape())?;
-        let z = real.where_cond(&x.sub(x)?, &x.zeros_like()?)?;
+        let z = masked(&x.sub(x)?, mask)?;
         let bad = z.ne(&z)?.flatten_all()?;
         let count = bad.to_dtype(DType::U32)?.sum_all()?.to_scalar::<u32>()? as usize;
         let first = bad
@@ -135,10 +131,13 @@ fn ensure_finite(name: &'static str, x: &Tensor, mask: &Tensor) -> Result<()> {
     Err(Error::NonFinite { name, count, first })
 }
 
-/// `h` (B, T, D) with the rows of padding tokens replaced by zeros (whatever they held, NaN
-/// included); gradients reach real rows only.
+/// `h` (..., D) with the rows whose `mask` (...) entry is 0 replaced by zeros (whatever they held,
+/// NaN included); gradients reach real rows only.
 pub(crate) fn masked(h: &Tensor, mask: &Tensor) -> Result<Tensor> {
-    let real = mask.ne(0u8)?.unsqueeze(2)?.broadcast_as(h.shape())?;
+    let real = mask
+        .ne(0u8)?
+        .unsqueeze(D::Minus1)?
+        .broadcast_as(h.shape())?;
     Ok(real.where_cond(h, &h.zeros_like()?)?)
 }
 

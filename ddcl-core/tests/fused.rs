@@ -117,3 +117,30 @@ fn results_do_not_depend_on_thread_count() {
     };
     assert_eq!(on(1), on(3));
 }
+
+#[test]
+fn gradients_of_one_input_alone_match_both() {
+    let h = uniform(31, &[2, 70, 6], 1.0, DType::F64);
+    let p = uniform(32, &[5, 6], 1.0, DType::F64);
+    let mask = ragged(&[70, 33], 70);
+    let (both_h, both_p) = grads(&h, Some(&mask), &p, 0.6, Backend::Fused);
+    let only = |var_h: bool| {
+        let (hv, pv) = (
+            candle_core::Var::from_tensor(&h).unwrap(),
+            candle_core::Var::from_tensor(&p).unwrap(),
+        );
+        let (ht, pt) = if var_h {
+            (hv.as_tensor().clone(), p.clone())
+        } else {
+            (h.clone(), pv.as_tensor().clone())
+        };
+        let g = probe(&run(&ht, Some(&mask), &pt, 0.6, Backend::Fused), 99)
+            .backward()
+            .unwrap();
+        let (gh, gp) = (g.get(&ht).cloned(), g.get(&pt).cloned());
+        assert_eq!((gh.is_some(), gp.is_some()), (var_h, !var_h));
+        gh.or(gp).unwrap()
+    };
+    assert_close("dL/dh alone", &only(true), &both_h, 0.0, 0.0);
+    assert_close("dL/dp alone", &only(false), &both_p, 0.0, 0.0);
+}

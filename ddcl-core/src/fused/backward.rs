@@ -131,17 +131,16 @@ fn chunk<E: Elem>(
         let g = &t.g.terms[r * 3..(r + 1) * 3];
         (g[0].to_f64(), g[1].to_f64(), g[2].to_f64())
     };
-    // q (zero on padding) and c = (g_ols - g_v) q, (rows, K) each
+    // q, zero on padding, (rows, K)
     let mut q = vec![0f64; rows * k];
-    let mut c = vec![0f64; rows * k];
     for r in (0..rows).filter(|&r| real(r)) {
-        let (_, g_ols, g_v) = loss_grads(r);
-        for j in r * k..(r + 1) * k {
-            q[j] = t.y.q[j].to_f64();
-            c[j] = (g_ols - g_v) * q[j];
-        }
+        let tok = r * k..(r + 1) * k;
+        q[tok.clone()]
+            .iter_mut()
+            .zip(&t.y.q[tok])
+            .for_each(|(q, v)| *q = v.to_f64());
     }
-    // G' q for every token, and M = c^T q, as two f64 GEMMs
+    // G' q for every token as one f64 GEMM
     let mut gq = vec![0f64; rows * k];
     let gram = &protos.pairs[k..];
     matmul(
@@ -154,8 +153,6 @@ fn chunk<E: Elem>(
         (2 * k, 1),
         1.0,
     );
-    let mut m = vec![0f64; k * k];
-    matmul(&mut m, false, (k, k, rows), &c, (1, k), &q, (k, 1), 1.0);
     let mut u = vec![0f64; k];
     for r in (0..rows).filter(|&r| real(r)) {
         let (g_sq, g_ols, g_v) = loss_grads(r);
@@ -204,6 +201,18 @@ fn chunk<E: Elem>(
     if !want_p {
         return None;
     }
+    // M = c^T q with c = (g_ols - g_v) q, as an f64 GEMM
+    let mut c = vec![0f64; rows * k];
+    for r in (0..rows).filter(|&r| real(r)) {
+        let (_, g_ols, g_v) = loss_grads(r);
+        let tok = r * k..(r + 1) * k;
+        c[tok.clone()]
+            .iter_mut()
+            .zip(&q[tok])
+            .for_each(|(c, q)| *c = (g_ols - g_v) * q);
+    }
+    let mut m = vec![0f64; k * k];
+    matmul(&mut m, false, (k, k, rows), &c, (1, k), &q, (k, 1), 1.0);
     let mut x = vec![E::ZERO; k * d];
     matmul(&mut x, false, (k, d, rows), &a, (1, k), &hc, (d, 1), E::ONE);
     Some(Partial { x, s, m })

@@ -17,12 +17,13 @@ fn scan<E: Elem>(x: &[E], mask: &[E]) -> [f64; 2] {
         .enumerate()
         .filter(|(_, (_, &m))| m != E::ZERO)
         .map(|(r, (row, _))| {
-            let bad = row.iter().filter(|v| !v.to_f64().is_finite()).count();
-            let first = row
+            let bad = row
                 .iter()
-                .position(|v| !v.to_f64().is_finite())
-                .map_or(usize::MAX, |i| r * d + i);
-            (bad, first)
+                .enumerate()
+                .filter(|(_, v)| !v.to_f64().is_finite());
+            bad.fold((0, usize::MAX), |(n, first), (i, _)| {
+                (n + 1, first.min(r * d + i))
+            })
         })
         .reduce(|| (0, usize::MAX), |a, b| (a.0 + b.0, a.1.min(b.1)));
     [count as f64, first.min(x.len()) as f64]

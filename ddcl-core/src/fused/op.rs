@@ -7,9 +7,9 @@ use super::elem::slice;
 use super::forward::{forward, width};
 
 /// Rows and width of a (..., D) hidden-state layout.
-fn rows(l: &Layout) -> candle_core::Result<(usize, usize)> {
+fn rows(l: &Layout) -> (usize, usize) {
     let d = l.dims().last().copied().unwrap_or(1).max(1);
-    Ok((l.shape().elem_count() / d, d))
+    (l.shape().elem_count() / d, d)
 }
 
 /// Forward: hidden (B, T, D), prototypes (K, D), mask (B, T) -> the flat (N (2K+3)) planes
@@ -73,7 +73,7 @@ impl CustomOp3 for Assign {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (n, _) = rows(l1)?;
+        let (n, _) = rows(l1);
         let (k, _) = l2.shape().dims2()?;
         let len = n * width(k);
         let out = dispatch!(
@@ -100,7 +100,7 @@ impl CustomOp3 for Assign {
         res: &Tensor,
         grad_res: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        let (n, _) = rows(h.layout())?;
+        let (n, _) = rows(h.layout());
         let (k, _) = p.dims2()?;
         let wanted = Wanted {
             hidden: h.track_op(),
@@ -142,7 +142,7 @@ impl CustomOp3 for AssignBackward {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (n, d) = rows(l1)?;
+        let (n, d) = rows(l1);
         let (k, _) = l2.shape().dims2()?;
         let out_rows =
             usize::from(self.wanted.hidden) * n + usize::from(self.wanted.prototypes) * k;
