@@ -24,8 +24,14 @@ pub fn masked_mean(h: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
     if h.device().is_cpu() && matches!(h.dtype(), DType::F32 | DType::F64) {
         return Ok(h.contiguous()?.apply_op2(&mask.contiguous()?, MeanPool)?);
     }
-    let n = mask.sum_keepdim(1)?.maximum(1.0)?;
-    Ok(input::masked(h, &mask)?.sum(1)?.broadcast_div(&n)?)
+    Ok(input::masked(h, &mask)?
+        .sum(1)?
+        .broadcast_div(&counts(&mask)?)?)
+}
+
+/// Real tokens per sequence, at least 1, (B, 1).
+fn counts(mask: &Tensor) -> candle_core::Result<Tensor> {
+    mask.sum_keepdim(1)?.maximum(1.0)
 }
 
 struct MeanPool;
@@ -84,8 +90,7 @@ impl CustomOp2 for MeanPool {
         _res: &Tensor,
         grad: &Tensor,
     ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
-        let n = mask.sum_keepdim(1)?.maximum(1.0)?;
-        let g = grad.broadcast_div(&n)?.unsqueeze(1)?;
+        let g = grad.broadcast_div(&counts(mask)?)?.unsqueeze(1)?;
         let dh = mask
             .unsqueeze(2)?
             .broadcast_mul(&g)?
