@@ -139,3 +139,13 @@ fn masked_mean_one_pass_matches_candle_ops() {
         );
     }
 }
+
+#[test]
+fn masked_mean_generic_path_matches_the_kernel() {
+    // bf16 takes the plain-candle path: same means as the f32 kernel, padding ignored
+    let mask = ragged(&[6, 2, 0], 6);
+    let h = uniform(12, &[3, 6, 5], 1.0, DType::F32);
+    let fast = ddcl_core::masked_mean(&h, Some(&mask)).unwrap();
+    let generic = ddcl_core::masked_mean(&h.to_dtype(DType::BF16).unwrap(), Some(&mask)).unwrap();
+    assert_close("bf16 mean", &generic, &fast, 1e-2, 1e-2);
+}
