@@ -1,7 +1,42 @@
 //! # ddcl-readout
 //!
-//! The DDCL-Attention readout as a `candle_nn` layer on candle-transformers BERT and ViT.
-//! Not built yet: its issue fills this crate. The prototype mathematics it will use lives in
-//! [`ddcl_core`], re-exported here.
+//! The DDCL-Attention readout layer for candle encoders. [`DdclReadout`] pools the token states
+//! of a BERT or ViT with K learned prototypes; [`Pooling`] is a superset of
+//! sentence-transformers' pooling modes; the crate also carries encoders that pass gradients
+//! through every layer (candle-transformers' do not, see [`bert`]), model resolution through the
+//! hf-hub cache, a joint trainer under the timescale condition and safetensors checkpoints.
+//!
+//! ```
+//! use candle_core::{DType, Device, Tensor};
+//! use candle_nn::{VarBuilder, VarMap};
+//! use ddcl_readout::{DdclReadout, Pooling, ReadoutConfig};
+//! let mut cfg = ReadoutConfig::new(8, 1.0)?;
+//! cfg.pooling = vec![Pooling::Mixture, Pooling::Mean];
+//! let varmap = VarMap::new();
+//! let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+//! let readout = DdclReadout::new(16, &cfg, vb.pp("readout"))?;
+//! let h = Tensor::randn(0f32, 1., (3, 7, 16), &Device::Cpu)?;
+//! let out = readout.forward(&h, None)?;
+//! assert_eq!(out.summary.dims(), &[3, 32]); // mixture ⊕ mean
+//! # Ok::<(), ddcl_readout::Error>(())
+//! ```
+#![warn(missing_docs)]
 
-pub use ddcl_core;
+mod bert;
+mod config;
+mod error;
+mod hub;
+mod kmeans;
+mod layers;
+mod pooling;
+mod readout;
+mod yaml;
+
+pub use bert::Bert;
+pub use config::{Init, ReadoutConfig};
+pub use error::{Error, Result};
+pub use hub::ModelSource;
+pub use kmeans::kmeans_pp;
+pub use layers::Trainable;
+pub use pooling::{sentence_transformers_pooling, Pooling};
+pub use readout::{DdclReadout, ReadoutOutput};

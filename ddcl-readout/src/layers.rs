@@ -1,0 +1,71 @@
+//! Building blocks with gradients through every op: candle_nn's `LayerNorm` runs a fused op
+//! without backward, so the trainable encoders use this one, which loads the same weights.
+
+use candle_core::{Module, Result, Tensor};
+use candle_nn::VarBuilder;
+
+/// Layer normalisation over the last dimension written with differentiable ops
+/// (`candle_nn::ops::layer_norm_slow`); weights `weight` and `bias` as in candle_nn.
+#[derive(Debug, Clone)]
+pub(crate) struct LayerNorm {
+    weight: Tensor,
+    bias: Tensor,
+    eps: f32,
+}
+
+impl LayerNorm {
+    pub(crate) fn new(size: usize, eps: f64, vb: VarBuilder) -> Result<Self> {
+        Ok(Self {
+            weight: vb.get_with_hints(size, "weight", candle_nn::Init::Const(1.0))?,
+            bias: vb.get_with_hints(size, "bias", candle_nn::Init::Const(0.0))?,
+            eps: eps as f32,
+        })
+    }
+}
+
+impl Module for LayerNorm {
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        candle_nn::ops::layer_norm_slow(xs, &self.weight, &self.bias, self.eps)
+    }
+}
+
+/// Which encoder variables train: none, the top `n` layers (and what sits above them), or all.
+///
+/// ```
+/// use ddcl_readout::Trainable;
+/// assert_eq!(Trainable::Top(2).first_layer(6), Some(4));
+/// assert_eq!(Trainable::All.first_layer(6), Some(0));
+/// assert_eq!(Trainable::Frozen.first_layer(6), None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Trainable {
+    /// No encoder variable trains; the encoder's output is detached.
+    #[default]
+    Frozen,
+    /// The top `n` layers and the final norm train; what lies below is detached.
+    Top(usize),
+    /// Every encoder variable trains, embeddings included.
+    All,
+}
+
+impl Trainable {
+    /// Index of the lowest trainable layer of an encoder with `layers` layers, `None` when
+    /// frozen (or `Top(0)`).
+    pub fn first_layer(self, layers: usize) -> Option<usize> {
+        match self {
+            Trainable::Frozen | Trainable::Top(0) => None,
+            Trainable::Top(n) => Some(layers.saturating_sub(n)),
+            Trainable::All => Some(0),
+        }
+    }
+
+    /// Whether the embeddings (everything below layer 0) train.
+    pub fn embeddings(self, layers: usize) -> bool {
+        match self {
+            Trainable::All => true,
+            Trainable::Top(n) => n > layers,
+            Trainable::Frozen => false,
+        }
+    }
+}

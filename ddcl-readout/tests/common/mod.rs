@@ -1,0 +1,67 @@
+//! Tiny random models written to disk and loaded through the real loading code.
+#![allow(dead_code)]
+
+use std::path::Path;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{VarBuilder, VarMap};
+use candle_transformers::models::bert::Config;
+use ddcl_readout::Bert;
+
+pub const BERT_CONFIG: &str = r#"{"vocab_size": 40, "hidden_size": 16, "num_hidden_layers": 2,
+  "num_attention_heads": 4, "intermediate_size": 32, "hidden_act": "gelu",
+  "hidden_dropout_prob": 0.1, "max_position_embeddings": 32, "type_vocab_size": 2,
+  "initializer_range": 0.5, "layer_norm_eps": 1e-12, "pad_token_id": 0}"#;
+
+pub fn bert_config() -> Config {
+    serde_json::from_str(BERT_CONFIG).unwrap()
+}
+
+/// Replaces every variable with a deterministic pseudo-random pattern of the given scale.
+pub fn randomise(varmap: &VarMap, seed: u64, scale: f64) {
+    let data = varmap.data().lock().unwrap();
+    let mut names: Vec<_> = data.keys().cloned().collect();
+    names.sort();
+    for (i, name) in names.iter().enumerate() {
+        let var = &data[name];
+        let pattern: Vec<f32> = (0..var.elem_count())
+            .map(|j| (j as f32 * 0.7548 + i as f32 * 1.3 + seed as f32).sin())
+            .collect();
+        let pattern = Tensor::from_vec(pattern, var.shape(), &Device::Cpu).unwrap();
+        var.set(&(pattern * scale).unwrap()).unwrap();
+    }
+}
+
+/// Writes a random tiny BERT (config.json + model.safetensors) into `dir`.
+pub fn write_tiny_bert(dir: &Path) {
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+    Bert::new(vb, &bert_config()).unwrap();
+    randomise(&varmap, 1, 0.5);
+    varmap.save(dir.join("model.safetensors")).unwrap();
+    std::fs::write(dir.join("config.json"), BERT_CONFIG).unwrap();
+}
+
+pub fn load(dir: &Path) -> VarBuilder<'static> {
+    unsafe {
+        VarBuilder::from_mmaped_safetensors(
+            &[dir.join("model.safetensors")],
+            DType::F32,
+            &Device::Cpu,
+        )
+        .unwrap()
+    }
+}
+
+pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap()
+        .to_scalar::<f32>()
+        .unwrap()
+}
