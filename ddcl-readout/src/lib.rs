@@ -30,6 +30,8 @@ mod kmeans;
 mod layers;
 mod pooling;
 mod readout;
+mod text;
+mod vars;
 mod yaml;
 
 pub use bert::Bert;
@@ -40,3 +42,5 @@ pub use kmeans::kmeans_pp;
 pub use layers::Trainable;
 pub use pooling::{sentence_transformers_pooling, Pooling};
 pub use readout::{DdclReadout, ReadoutOutput};
+pub use text::{TextBatch, TextEncoder};
+pub use vars::{load_frozen, load_trainable};

