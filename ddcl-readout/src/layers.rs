@@ -31,6 +31,8 @@ impl Module for LayerNorm {
 
 /// Which encoder variables train: none, the top `n` layers (and what sits above them), or all.
 ///
+/// In YAML: `frozen` (or `0`), a number of top layers, or `all`.
+///
 /// ```
 /// use ddcl_readout::Trainable;
 /// assert_eq!(Trainable::Top(2).first_layer(6), Some(4));
@@ -38,7 +40,7 @@ impl Module for LayerNorm {
 /// assert_eq!(Trainable::Frozen.first_layer(6), None);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[serde(try_from = "TrainableRepr", into = "TrainableRepr")]
 pub enum Trainable {
     /// No encoder variable trains; the encoder's output is detached.
     #[default]
@@ -66,6 +68,39 @@ impl Trainable {
             Trainable::All => true,
             Trainable::Top(n) => n > layers,
             Trainable::Frozen => false,
+        }
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+enum TrainableRepr {
+    Layers(usize),
+    Name(String),
+}
+
+impl TryFrom<TrainableRepr> for Trainable {
+    type Error = String;
+
+    fn try_from(r: TrainableRepr) -> std::result::Result<Self, String> {
+        match r {
+            TrainableRepr::Layers(0) => Ok(Trainable::Frozen),
+            TrainableRepr::Layers(n) => Ok(Trainable::Top(n)),
+            TrainableRepr::Name(s) if s == "frozen" => Ok(Trainable::Frozen),
+            TrainableRepr::Name(s) if s == "all" => Ok(Trainable::All),
+            TrainableRepr::Name(s) => Err(format!(
+                "unknown encoder setting `{s}`: expected `frozen`, `all` or a number of top layers"
+            )),
+        }
+    }
+}
+
+impl From<Trainable> for TrainableRepr {
+    fn from(t: Trainable) -> Self {
+        match t {
+            Trainable::Frozen => TrainableRepr::Name("frozen".into()),
+            Trainable::Top(n) => TrainableRepr::Layers(n),
+            Trainable::All => TrainableRepr::Name("all".into()),
         }
     }
 }

@@ -23,24 +23,32 @@
 #![warn(missing_docs)]
 
 mod bert;
+mod checkpoint;
 mod config;
 mod error;
 mod hub;
 mod kmeans;
 mod layers;
+mod optim;
 mod pooling;
 mod readout;
+mod run;
 mod text;
+mod train;
 mod vars;
 mod yaml;
 
 pub use bert::Bert;
+pub use checkpoint::{load_checkpoint, save_checkpoint, FORMAT, FORMAT_KEY};
 pub use config::{Init, ReadoutConfig};
 pub use error::{Error, Result};
 pub use hub::ModelSource;
 pub use kmeans::kmeans_pp;
 pub use layers::Trainable;
+pub use optim::{AdamW, Group};
 pub use pooling::{sentence_transformers_pooling, Pooling};
 pub use readout::{DdclReadout, ReadoutOutput};
+pub use run::{ModelConfig, ModelKind, Policy, RunConfig, TimescaleConfig, TrainConfig};
 pub use text::{TextBatch, TextEncoder};
+pub use train::{Classifier, Encode, EpochRecord, StepRecord, TimescaleRecord, Trainer, ENCODER};
 pub use vars::{load_frozen, load_trainable};

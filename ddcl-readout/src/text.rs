@@ -174,3 +174,23 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T
         message: e.to_string(),
     })
 }
+
+impl crate::Encode for TextEncoder {
+    type Batch = TextBatch;
+
+    fn encode(&self, batch: &TextBatch) -> Result<(Tensor, Tensor)> {
+        Ok((self.forward(batch)?, batch.mask.clone()))
+    }
+
+    fn hidden_size(&self) -> usize {
+        TextEncoder::hidden_size(self)
+    }
+
+    fn set_trainable(&mut self, trainable: crate::Trainable) {
+        self.bert.set_trainable(trainable);
+    }
+
+    fn is_trainable(&self, name: &str) -> bool {
+        self.bert.is_trainable(name)
+    }
+}

@@ -44,7 +44,7 @@ fn every_variable_gets_a_gradient() {
     let varmap = VarMap::new();
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
     let bert = Bert::new(vb, &bert_config()).unwrap();
-    randomise(&varmap, 2, 0.5);
+    randomise(&varmap, 2, 1.0);
     let grads = grads_of(&varmap, &bert);
     let data = varmap.data().lock().unwrap();
     assert_eq!(data.len(), 5 + 2 * 16);
@@ -70,7 +70,7 @@ fn top_layers_only() {
     let varmap = VarMap::new();
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
     let mut bert = Bert::new(vb, &bert_config()).unwrap();
-    randomise(&varmap, 3, 0.5);
+    randomise(&varmap, 3, 1.0);
     bert.set_trainable(Trainable::Top(1));
     let grads = grads_of(&varmap, &bert);
     for (name, var) in varmap.data().lock().unwrap().iter() {

@@ -7,6 +7,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use candle_transformers::models::bert::Config;
 use ddcl_readout::Bert;
+use rand::{rngs::StdRng, Rng, SeedableRng};
 
 pub const BERT_CONFIG: &str = r#"{"vocab_size": 40, "hidden_size": 16, "num_hidden_layers": 2,
   "num_attention_heads": 4, "intermediate_size": 32, "hidden_act": "gelu",
@@ -17,18 +18,32 @@ pub fn bert_config() -> Config {
     serde_json::from_str(BERT_CONFIG).unwrap()
 }
 
-/// Replaces every variable with a deterministic pseudo-random pattern of the given scale.
-pub fn randomise(varmap: &VarMap, seed: u64, scale: f64) {
+/// Replaces every variable with seeded noise of a sensible scale: embeddings of unit
+/// variance, matrices with variance `scale^2 / fan_in`, small biases, norms near identity.
+pub fn randomise(varmap: &VarMap, seed: u64, scale: f32) {
     let data = varmap.data().lock().unwrap();
     let mut names: Vec<_> = data.keys().cloned().collect();
     names.sort();
-    for (i, name) in names.iter().enumerate() {
+    let mut rng = StdRng::seed_from_u64(seed);
+    for name in &names {
         let var = &data[name];
-        let pattern: Vec<f32> = (0..var.elem_count())
-            .map(|j| (j as f32 * 0.7548 + i as f32 * 1.3 + seed as f32).sin())
+        let dims = var.dims().to_vec();
+        let (base, std) = if name.ends_with("LayerNorm.weight")
+            || name.contains("norm") && name.ends_with("weight")
+        {
+            (1.0, 0.1)
+        } else if name.ends_with("bias") || dims.len() == 1 {
+            (0.0, 0.05)
+        } else if name.contains("embeddings") || name.contains("prototypes") {
+            (0.0, 1.0)
+        } else {
+            (0.0, scale / (*dims.last().unwrap() as f32).sqrt())
+        };
+        let values: Vec<f32> = (0..var.elem_count())
+            .map(|_| base + std * 3f32.sqrt() * rng.random_range(-1.0f32..1.0))
             .collect();
-        let pattern = Tensor::from_vec(pattern, var.shape(), &Device::Cpu).unwrap();
-        var.set(&(pattern * scale).unwrap()).unwrap();
+        var.set(&Tensor::from_vec(values, var.shape(), &Device::Cpu).unwrap())
+            .unwrap();
     }
 }
 
@@ -37,7 +52,7 @@ pub fn write_tiny_bert(dir: &Path) {
     let varmap = VarMap::new();
     let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
     Bert::new(vb, &bert_config()).unwrap();
-    randomise(&varmap, 1, 0.5);
+    randomise(&varmap, 1, 1.0);
     varmap.save(dir.join("model.safetensors")).unwrap();
     std::fs::write(dir.join("config.json"), BERT_CONFIG).unwrap();
 }

@@ -1,0 +1,99 @@
+//! Checkpoints: safetensors files with the run's config in their metadata, written atomically.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+
+use candle_core::{Device, Tensor};
+
+use crate::{Error, Result};
+
+/// Metadata key naming the file format.
+pub const FORMAT_KEY: &str = "format";
+/// Value of [`FORMAT_KEY`] in ddcl checkpoints.
+pub const FORMAT: &str = "ddcl-checkpoint/1";
+
+/// Writes `tensors` and `metadata` (plus the format tag) as safetensors to `path` atomically:
+/// into a temporary file beside it, flushed to disk, then renamed over `path`. A crash leaves
+/// either the old file or the new one, never a torn one.
+///
+/// ```
+/// use std::collections::HashMap;
+/// use candle_core::{Device, Tensor};
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("ckpt.safetensors");
+/// let t = Tensor::new(&[1f32, 2., 3.], &Device::Cpu)?;
+/// let meta = HashMap::from([("step".to_string(), "7".to_string())]);
+/// ddcl_readout::save_checkpoint(&path, &[("w".to_string(), t)], meta)?;
+/// let (tensors, meta) = ddcl_readout::load_checkpoint(&path, &Device::Cpu)?;
+/// assert_eq!(tensors["w"].to_vec1::<f32>()?, [1., 2., 3.]);
+/// assert_eq!(meta["step"], "7");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn save_checkpoint(
+    path: &Path,
+    tensors: &[(String, Tensor)],
+    mut metadata: HashMap<String, String>,
+) -> Result<()> {
+    metadata.insert(FORMAT_KEY.to_string(), FORMAT.to_string());
+    let contiguous = tensors
+        .iter()
+        .map(|(k, t)| Ok((k.clone(), t.contiguous()?)))
+        .collect::<Result<Vec<_>>>()?;
+    let bytes = safetensors::serialize(
+        contiguous.iter().map(|(k, t)| (k.as_str(), t)),
+        Some(metadata),
+    )
+    .map_err(|e| Error::checkpoint(path, e))?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::checkpoint(path, "not a file path"))?
+        .to_string_lossy();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(&bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        // make the rename itself durable
+        if let Ok(d) = std::fs::File::open(dir) {
+            d.sync_all().ok();
+        }
+        Ok(())
+    };
+    write().map_err(|e| {
+        std::fs::remove_file(&tmp).ok();
+        Error::io(path, e)
+    })
+}
+
+/// Reads a checkpoint written by [`save_checkpoint`]: its tensors (on `device`) and metadata.
+/// A truncated or corrupt file, or one without the ddcl format tag, is a
+/// [`Error::Checkpoint`] naming the file.
+pub fn load_checkpoint(
+    path: &Path,
+    device: &Device,
+) -> Result<(HashMap<String, Tensor>, HashMap<String, String>)> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| {
+        Error::checkpoint(path, format!("truncated or not a safetensors file ({e})"))
+    })?;
+    let metadata = header.metadata().clone().unwrap_or_default();
+    match metadata.get(FORMAT_KEY) {
+        Some(f) if f == FORMAT => {}
+        other => {
+            return Err(Error::checkpoint(
+                path,
+                format!("not a ddcl checkpoint (format {other:?}, expected {FORMAT:?})"),
+            ))
+        }
+    }
+    let tensors = candle_core::safetensors::load_buffer(&bytes, device)
+        .map_err(|e| Error::checkpoint(path, format!("truncated or corrupt tensor data ({e})")))?;
+    Ok((tensors, metadata))
+}
