@@ -25,6 +25,7 @@
 mod bert;
 mod checkpoint;
 mod config;
+mod embed;
 mod error;
 mod hub;
 mod kmeans;
@@ -41,6 +42,7 @@ mod yaml;
 pub use bert::Bert;
 pub use checkpoint::{load_checkpoint, save_checkpoint, FORMAT, FORMAT_KEY};
 pub use config::{Init, ReadoutConfig};
+pub use embed::{readout_from_checkpoint, Embedder};
 pub use error::{Error, Result};
 pub use hub::ModelSource;
 pub use kmeans::kmeans_pp;

@@ -89,6 +89,13 @@ impl DdclReadout {
         })
     }
 
+    /// The same layer returning other pooling modes.
+    pub fn with_pooling(mut self, pooling: Vec<Pooling>) -> Result<Self> {
+        self.cfg.pooling = pooling;
+        self.cfg.validate()?;
+        Ok(self)
+    }
+
     /// The prototypes (K, D).
     pub fn prototypes(&self) -> &Tensor {
         &self.prototypes

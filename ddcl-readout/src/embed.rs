@@ -1,0 +1,114 @@
+//! Sentence embeddings: a text encoder, pooling modes and (for DDCL modes) a readout.
+
+use std::path::Path;
+
+use candle_core::{DType, Device, Tensor, D};
+use candle_nn::VarBuilder;
+
+use crate::{load_checkpoint, DdclReadout, Error, Pooling, Result, RunConfig, TextEncoder};
+
+/// Turns sentences into vectors with any mix of pooling modes.
+///
+/// Classic modes need only the encoder; DDCL modes need a readout, e.g. one loaded from a
+/// training checkpoint with [`readout_from_checkpoint`].
+///
+/// ```no_run
+/// use candle_core::{DType, Device};
+/// use ddcl_readout::{Embedder, ModelSource, Pooling, TextEncoder};
+/// let model = ModelSource::new("sentence-transformers/all-MiniLM-L6-v2");
+/// let encoder = TextEncoder::frozen(&model, DType::F32, &Device::Cpu)?;
+/// let embedder = Embedder::new(encoder, vec![Pooling::Mean], None)?;
+/// let v = embedder.embed(&["A man is eating food."], true)?; // (1, 384), unit norm
+/// # Ok::<(), ddcl_readout::Error>(())
+/// ```
+pub struct Embedder {
+    encoder: TextEncoder,
+    pooling: Vec<Pooling>,
+    readout: Option<DdclReadout>,
+}
+
+impl Embedder {
+    /// An embedder concatenating `pooling` modes; `readout` is required when any is a DDCL
+    /// mode, and must have the encoder's hidden size.
+    pub fn new(
+        encoder: TextEncoder,
+        pooling: Vec<Pooling>,
+        readout: Option<DdclReadout>,
+    ) -> Result<Self> {
+        if pooling.is_empty() {
+            return Err(Error::Config("at least one pooling mode is needed".into()));
+        }
+        let readout = match readout {
+            Some(r) if r.hidden_size() != encoder.hidden_size() => {
+                return Err(Error::Config(format!(
+                    "readout hidden size {} != encoder hidden size {}",
+                    r.hidden_size(),
+                    encoder.hidden_size()
+                )))
+            }
+            Some(r) => Some(r.with_pooling(pooling.clone())?),
+            None => {
+                if let Some(m) = pooling.iter().find(|m| m.summary().is_some()) {
+                    return Err(Error::Config(format!(
+                        "pooling `{m}` needs prototypes: give a readout (e.g. a checkpoint)"
+                    )));
+                }
+                None
+            }
+        };
+        Ok(Self {
+            encoder,
+            pooling,
+            readout,
+        })
+    }
+
+    /// The encoder.
+    pub fn encoder(&self) -> &TextEncoder {
+        &self.encoder
+    }
+
+    /// Vectors (B, width) for a batch of sentences, L2-normalised if `normalize`.
+    pub fn embed<S: AsRef<str>>(&self, texts: &[S], normalize: bool) -> Result<Tensor> {
+        let batch = self.encoder.tokenize(texts)?;
+        let h = self.encoder.forward(&batch)?;
+        let v = match &self.readout {
+            Some(r) => r.forward(&h, Some(&batch.mask))?.summary,
+            None => {
+                let mask = batch.mask.to_dtype(h.dtype())?;
+                let parts = self
+                    .pooling
+                    .iter()
+                    .map(|m| m.pool(&h, &mask))
+                    .collect::<Result<Vec<_>>>()?;
+                Tensor::cat(&parts, 1)?
+            }
+        };
+        if !normalize {
+            return Ok(v);
+        }
+        let norm = v.sqr()?.sum_keepdim(D::Minus1)?.sqrt()?.maximum(1e-12)?;
+        Ok(v.broadcast_div(&norm)?)
+    }
+}
+
+/// Loads the readout stored in a training checkpoint ([`crate::Trainer::save`]), with the
+/// run config embedded in it.
+pub fn readout_from_checkpoint(
+    path: &Path,
+    hidden: usize,
+    device: &Device,
+) -> Result<(DdclReadout, RunConfig)> {
+    let (tensors, meta) = load_checkpoint(path, device)?;
+    let cfg = meta
+        .get("config")
+        .ok_or_else(|| Error::checkpoint(path, "metadata has no `config`"))
+        .and_then(|y| RunConfig::from_yaml(y).map_err(|e| Error::checkpoint(path, e)))?;
+    let dtype = tensors
+        .get("readout.prototypes")
+        .map_or(DType::F32, |t| t.dtype());
+    let vb = VarBuilder::from_tensors(tensors, dtype, device);
+    let readout = DdclReadout::new(hidden, &cfg.readout, vb.pp("readout"))
+        .map_err(|e| Error::checkpoint(path, e))?;
+    Ok((readout, cfg))
+}
