@@ -256,3 +256,46 @@ fn shipped_configs_load_and_typos_are_named() {
     let err = RunConfig::from_yaml(&bad).unwrap_err().to_string();
     assert!(err.contains("most"), "{err}");
 }
+
+#[test]
+fn embedder_serves_classic_and_checkpointed_ddcl_modes() {
+    use ddcl_readout::{readout_from_checkpoint, Embedder, Pooling};
+    let dir = tiny_text_model();
+    let cfg = config(dir.path(), "frozen");
+    let (t, _) = trainer(dir.path(), cfg);
+    let ckpt = dir.path().join("e.safetensors");
+    t.save(&ckpt).unwrap();
+    let model = ModelSource::new(dir.path().to_str().unwrap());
+    let enc = || TextEncoder::frozen(&model, DType::F32, &Device::Cpu).unwrap();
+    let texts = ["good film", "the plot was slow"];
+    let plain = Embedder::new(enc(), vec![Pooling::Cls, Pooling::Max], None).unwrap();
+    let v = plain.embed(&texts, true).unwrap();
+    assert_eq!(v.dims(), &[2, 32]);
+    let norms = v.sqr().unwrap().sum(1).unwrap().to_vec1::<f32>().unwrap();
+    assert!(norms.iter().all(|n| (n - 1.0).abs() < 1e-5));
+    let err = Embedder::new(enc(), vec![Pooling::Mixture], None)
+        .err()
+        .unwrap();
+    assert!(err.to_string().contains("mixture"), "{err}");
+    let (readout, _) = readout_from_checkpoint(&ckpt, 16, &Device::Cpu).unwrap();
+    assert_eq!(
+        max_abs_diff(readout.prototypes(), t.model().readout.prototypes()),
+        0.0
+    );
+    let ddcl = Embedder::new(
+        enc(),
+        vec![Pooling::Occupancy, Pooling::Mean],
+        Some(readout),
+    )
+    .unwrap();
+    let v = ddcl.embed(&texts, false).unwrap();
+    assert_eq!(v.dims(), &[2, 4 + 16]);
+    let occupancy = v
+        .narrow(1, 0, 4)
+        .unwrap()
+        .sum(1)
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap();
+    assert!(occupancy.iter().all(|s| (s - 1.0).abs() < 1e-5));
+}
