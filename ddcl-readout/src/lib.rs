@@ -25,6 +25,7 @@
 mod bert;
 mod checkpoint;
 mod config;
+mod dinov2;
 mod embed;
 mod error;
 mod hub;
@@ -37,11 +38,13 @@ mod run;
 mod text;
 mod train;
 mod vars;
+mod vision;
 mod yaml;
 
 pub use bert::Bert;
 pub use checkpoint::{load_checkpoint, save_checkpoint, FORMAT, FORMAT_KEY};
 pub use config::{Init, ReadoutConfig};
+pub use dinov2::{Dinov2, Dinov2Config};
 pub use embed::{readout_from_checkpoint, Embedder};
 pub use error::{Error, Result};
 pub use hub::ModelSource;
@@ -54,3 +57,4 @@ pub use run::{ModelConfig, ModelKind, Policy, RunConfig, TimescaleConfig, TrainC
 pub use text::{TextBatch, TextEncoder};
 pub use train::{Classifier, Encode, EpochRecord, StepRecord, TimescaleRecord, Trainer, ENCODER};
 pub use vars::{load_frozen, load_trainable};
+pub use vision::{preprocess, ImageEncoder};
