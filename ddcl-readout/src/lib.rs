@@ -3,7 +3,7 @@
 //! The DDCL-Attention readout layer for candle encoders. [`DdclReadout`] pools the token states
 //! of a BERT or ViT with K learned prototypes; [`Pooling`] is a superset of
 //! sentence-transformers' pooling modes; the crate also carries encoders that pass gradients
-//! through every layer (candle-transformers' do not, see [`bert`]), model resolution through the
+//! through every layer (candle-transformers' do not, see [`Bert`]), model resolution through the
 //! hf-hub cache, a joint trainer under the timescale condition and safetensors checkpoints.
 //!
 //! ```
