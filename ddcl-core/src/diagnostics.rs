@@ -15,6 +15,7 @@ use crate::{Assignment, Error, Result};
 /// # Ok::<(), ddcl_core::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Separation {
     /// The smallest distance between two prototypes.
     pub min: f64,
@@ -63,6 +64,7 @@ impl Separation {
 
 /// What the prototypes' usage looked like over the batches given to a [`Usage`].
 #[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct UsageReport {
     /// Real tokens seen.
     pub tokens: usize,

@@ -19,6 +19,7 @@ pub const DEFAULT_EPS_MAX: f64 = 0.1;
 /// # Ok::<(), ddcl_core::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Timescale {
     /// eta_E / eta_P.
     pub eps: f64,

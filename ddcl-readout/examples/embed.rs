@@ -13,7 +13,7 @@ use candle_core::{DType, Device};
 use clap::Parser;
 use ddcl_readout::{
     readout_from_checkpoint, sentence_transformers_pooling, Embedder, ModelSource, Pooling,
-    TextEncoder,
+    TextEncoder, Weights,
 };
 
 /// Embeds sentences (one per line, from a file or stdin) and writes one JSON object per line:
@@ -55,7 +55,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let device = Device::Cpu;
     let model = ModelSource::new(&args.model);
-    let mut encoder = TextEncoder::frozen(&model, DType::F32, &device)?;
+    let mut encoder = TextEncoder::load(&model, Weights::Frozen, DType::F32, &device)?;
     if let Some(n) = args.max_len {
         encoder.set_max_len(n)?;
     }

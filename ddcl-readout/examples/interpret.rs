@@ -15,6 +15,7 @@ use clap::Parser;
 use ddcl_core::hard_assignment;
 use ddcl_readout::{
     readout_from_checkpoint, AdamW, DdclReadout, Group, ModelSource, ReadoutConfig, TextEncoder,
+    Weights,
 };
 
 const SENTENCES: [&str; 12] = [
@@ -70,7 +71,12 @@ struct Args {
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let device = Device::Cpu;
-    let encoder = TextEncoder::frozen(&ModelSource::new(&args.model), DType::F32, &device)?;
+    let encoder = TextEncoder::load(
+        &ModelSource::new(&args.model),
+        Weights::Frozen,
+        DType::F32,
+        &device,
+    )?;
     let sentences: Vec<String> = match &args.input {
         Some(path) => std::io::BufReader::new(std::fs::File::open(path)?)
             .lines()

@@ -82,16 +82,12 @@ impl ReadoutConfig {
 
     /// Parses and validates a YAML document.
     pub fn from_yaml(text: &str) -> Result<Self> {
-        let cfg: Self = yaml::from_str(text, "<string>")?;
-        cfg.validate()?;
-        Ok(cfg)
+        yaml::parse(text)
     }
 
     /// Reads, parses and validates a YAML file.
     pub fn from_yaml_file(path: &Path) -> Result<Self> {
-        let cfg: Self = yaml::from_file(path)?;
-        cfg.validate()?;
-        Ok(cfg)
+        yaml::read(path)
     }
 
     /// Checks ranges: K ≥ 1, tau and init_std finite and > 0, at least one pooling mode.
@@ -120,5 +116,11 @@ impl ReadoutConfig {
             .iter()
             .map(|m| m.width(self.prototypes, d))
             .sum()
+    }
+}
+
+impl yaml::Validated for ReadoutConfig {
+    fn check(&self) -> Result<()> {
+        self.validate()
     }
 }

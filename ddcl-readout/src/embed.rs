@@ -14,9 +14,9 @@ use crate::{load_checkpoint, DdclReadout, Error, Pooling, Result, RunConfig, Tex
 ///
 /// ```no_run
 /// use candle_core::{DType, Device};
-/// use ddcl_readout::{Embedder, ModelSource, Pooling, TextEncoder};
+/// use ddcl_readout::{Embedder, ModelSource, Pooling, TextEncoder, Weights};
 /// let model = ModelSource::new("sentence-transformers/all-MiniLM-L6-v2");
-/// let encoder = TextEncoder::frozen(&model, DType::F32, &Device::Cpu)?;
+/// let encoder = TextEncoder::load(&model, Weights::Frozen, DType::F32, &Device::Cpu)?;
 /// let embedder = Embedder::new(encoder, vec![Pooling::Mean], None)?;
 /// let v = embedder.embed(&["A man is eating food."], true)?; // (1, 384), unit norm
 /// # Ok::<(), ddcl_readout::Error>(())

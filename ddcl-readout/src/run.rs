@@ -139,16 +139,12 @@ pub struct RunConfig {
 impl RunConfig {
     /// Parses and validates a YAML document.
     pub fn from_yaml(text: &str) -> Result<Self> {
-        let cfg: Self = yaml::from_str(text, "<string>")?;
-        cfg.validate()?;
-        Ok(cfg)
+        yaml::parse(text)
     }
 
     /// Reads, parses and validates a YAML file; errors name the file, key, line and column.
     pub fn from_yaml_file(path: &Path) -> Result<Self> {
-        let cfg: Self = yaml::from_file(path)?;
-        cfg.validate()?;
-        Ok(cfg)
+        yaml::read(path)
     }
 
     /// The config as YAML (what checkpoints embed).
@@ -194,5 +190,11 @@ impl RunConfig {
             ));
         }
         Ok(())
+    }
+}
+
+impl yaml::Validated for RunConfig {
+    fn check(&self) -> Result<()> {
+        self.validate()
     }
 }

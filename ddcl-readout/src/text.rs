@@ -3,12 +3,11 @@
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
-use candle_nn::VarMap;
 use candle_transformers::models::bert::Config;
 use serde::Deserialize;
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
-use crate::{load_frozen, load_trainable, Bert, Error, ModelSource, Result};
+use crate::{Bert, Error, ModelSource, Result, Weights};
 
 /// A tokenized batch: ids, token types and the attention mask (1 = real token), all (B, T) u32.
 #[derive(Debug, Clone)]
@@ -26,9 +25,9 @@ pub struct TextBatch {
 ///
 /// ```no_run
 /// use candle_core::{DType, Device};
-/// use ddcl_readout::{ModelSource, TextEncoder};
+/// use ddcl_readout::{ModelSource, TextEncoder, Weights};
 /// let model = ModelSource::new("sentence-transformers/all-MiniLM-L6-v2");
-/// let enc = TextEncoder::frozen(&model, DType::F32, &Device::Cpu)?;
+/// let enc = TextEncoder::load(&model, Weights::Frozen, DType::F32, &Device::Cpu)?;
 /// let batch = enc.tokenize(&["A man is eating food.", "ok"])?;
 /// let hidden = enc.forward(&batch)?; // (2, T, 384)
 /// # Ok::<(), ddcl_readout::Error>(())
@@ -46,23 +45,15 @@ struct SentenceBertConfig {
 }
 
 impl TextEncoder {
-    /// Loads the model with its weights as memory-mapped constants (inference, frozen encoder).
-    pub fn frozen(model: &ModelSource, dtype: DType, device: &Device) -> Result<Self> {
-        let weights = model.file("model.safetensors")?;
-        Self::build(model, load_frozen(&weights, dtype, device)?, device)
-    }
-
-    /// Loads the model with its weights as variables of `varmap`, named `prefix` + their name
-    /// in the file, for training.
-    pub fn trainable(
+    /// Loads tokenizer, config and weights of `model` (`model.safetensors`, `config.json`,
+    /// `tokenizer.json`, optionally `sentence_bert_config.json` for the truncation length).
+    pub fn load(
         model: &ModelSource,
-        varmap: &VarMap,
-        prefix: &str,
+        weights: Weights,
         dtype: DType,
         device: &Device,
     ) -> Result<Self> {
-        let weights = model.file("model.safetensors")?;
-        let vb = load_trainable(&weights, varmap, prefix, dtype, device)?;
+        let vb = weights.builder(&model.file("model.safetensors")?, dtype, device)?;
         Self::build(model, vb, device)
     }
 

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use candle_core::{DType, Tensor, Var, D};
 use candle_nn::{Linear, Module, VarBuilder, VarMap};
-use ddcl_core::{Separation, Timescale, Usage};
+use ddcl_core::{Separation, Timescale, Usage, UsageReport};
 use serde::Serialize;
 
 use crate::{
@@ -105,18 +105,10 @@ pub struct EpochRecord {
     pub loss: f64,
     /// Training accuracy of the head over the epoch.
     pub accuracy: f64,
-    /// Share of prototypes with epoch occupancy above the threshold.
-    pub soft_utilisation: f64,
-    /// Share of prototypes that won at least one token in the epoch.
-    pub hard_utilisation: f64,
-    /// `exp(H(mean occupancy))`.
-    pub perplexity: f64,
-    /// Mean assignment entropy per token.
-    pub entropy: f64,
-    /// Largest relative identity violation seen in the epoch.
-    pub identity_violation: f64,
-    /// Mean occupancy of each prototype over the epoch.
-    pub occupancy: Vec<f64>,
+    /// Prototype usage over the epoch: utilisation, perplexity, entropy, identity violation,
+    /// occupancy.
+    #[serde(flatten)]
+    pub usage: UsageReport,
     /// Prototype separation at the end of the epoch.
     pub separation_min: f64,
     /// Mean pairwise prototype distance at the end of the epoch.
@@ -128,12 +120,9 @@ pub struct EpochRecord {
 /// The timescale condition as checked at the end of an epoch.
 #[derive(Debug, Clone, Serialize)]
 pub struct TimescaleRecord {
-    /// `eta_E / eta_P` (0 with a frozen encoder).
-    pub eps: f64,
-    /// The bound.
-    pub eps_max: f64,
-    /// `1 - eta_P * max_k n_k` (> 0: the fast system's step is stable).
-    pub step_margin: f64,
+    /// eps (0 with a frozen encoder), its bound, the largest occupancy and the step margin.
+    #[serde(flatten)]
+    pub check: Timescale,
     /// Both conditions hold.
     pub holds: bool,
 }
@@ -315,12 +304,7 @@ impl<E: Encode> Trainer<E> {
             epoch: self.epoch,
             loss: loss / batches.len() as f64,
             accuracy: correct as f64 / seen.max(1) as f64,
-            soft_utilisation: u.soft_utilisation,
-            hard_utilisation: u.hard_utilisation,
-            perplexity: u.perplexity,
-            entropy: u.entropy,
-            identity_violation: u.identity_violation,
-            occupancy: u.occupancy,
+            usage: u,
             separation_min: sep.min,
             separation_mean: sep.mean,
             timescale,
@@ -365,15 +349,13 @@ impl<E: Encode> Trainer<E> {
             check.eps = 0.0;
         }
         let record = TimescaleRecord {
-            eps: check.eps,
-            eps_max: check.eps_max,
-            step_margin: check.step_margin,
+            check,
             holds: check.holds(),
         };
         if !record.holds {
             let msg = format!(
                 "epoch {}: eps = {:.4} (bound {}), step margin 1 - eta_P max_k n_k = {:.4}",
-                self.epoch, record.eps, record.eps_max, record.step_margin
+                self.epoch, check.eps, check.eps_max, check.step_margin
             );
             match t.timescale.policy {
                 Policy::Refuse => return Err(Error::Timescale(msg)),

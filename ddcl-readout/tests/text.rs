@@ -4,7 +4,7 @@ mod common;
 
 use candle_core::{DType, Device, Tensor};
 use common::*;
-use ddcl_readout::{ModelSource, Pooling, TextEncoder};
+use ddcl_readout::{ModelSource, Pooling, TextEncoder, Weights};
 
 fn embed(enc: &TextEncoder, texts: &[&str], mode: Pooling) -> Tensor {
     let batch = enc.tokenize(texts).unwrap();
@@ -24,7 +24,7 @@ fn cosine(a: &[f32], b: &[f32]) -> f64 {
 fn tiny_model_pads_truncates_and_is_batch_invariant() {
     let dir = tiny_text_model();
     let model = ModelSource::new(dir.path().to_str().unwrap());
-    let mut enc = TextEncoder::frozen(&model, DType::F32, &Device::Cpu).unwrap();
+    let mut enc = TextEncoder::load(&model, Weights::Frozen, DType::F32, &Device::Cpu).unwrap();
     let texts = [
         "the cat sat on the mat",
         "good film",
@@ -66,18 +66,18 @@ fn tiny_model_pads_truncates_and_is_batch_invariant() {
 fn missing_model_files_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let model = ModelSource::new(dir.path().to_str().unwrap());
-    let err = TextEncoder::frozen(&model, DType::F32, &Device::Cpu)
+    let err = TextEncoder::load(&model, Weights::Frozen, DType::F32, &Device::Cpu)
         .err()
         .unwrap();
     assert!(err.to_string().contains("model.safetensors"), "{err}");
     write_tiny_bert(dir.path());
-    let err = TextEncoder::frozen(&model, DType::F32, &Device::Cpu)
+    let err = TextEncoder::load(&model, Weights::Frozen, DType::F32, &Device::Cpu)
         .err()
         .unwrap();
     assert!(err.to_string().contains("tokenizer.json"), "{err}");
     std::fs::write(dir.path().join("model.safetensors"), b"truncated").unwrap();
     write_tiny_tokenizer(dir.path());
-    let err = TextEncoder::frozen(&model, DType::F32, &Device::Cpu)
+    let err = TextEncoder::load(&model, Weights::Frozen, DType::F32, &Device::Cpu)
         .err()
         .unwrap();
     assert!(err.to_string().contains("model.safetensors"), "{err}");
@@ -116,7 +116,7 @@ fn minilm_matches_sentence_transformers() {
         );
         return;
     }
-    let enc = TextEncoder::frozen(&model, DType::F32, &Device::Cpu).unwrap();
+    let enc = TextEncoder::load(&model, Weights::Frozen, DType::F32, &Device::Cpu).unwrap();
     assert_eq!(enc.max_len(), fixture.max_seq_length);
     let texts: Vec<&str> = fixture.sentences.iter().map(String::as_str).collect();
     assert!(texts.len() >= 10);

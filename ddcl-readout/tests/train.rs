@@ -9,7 +9,7 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::VarMap;
 use common::*;
 use ddcl_readout::{
-    Error, ModelSource, Policy, RunConfig, TextBatch, TextEncoder, Trainer, ENCODER,
+    Error, ModelSource, Policy, RunConfig, TextBatch, TextEncoder, Trainer, Weights, ENCODER,
 };
 
 fn config(dir: &Path, encoder: &str) -> RunConfig {
@@ -40,7 +40,16 @@ train:
 fn trainer(dir: &Path, cfg: RunConfig) -> (Trainer<TextEncoder>, Vec<(TextBatch, Tensor)>) {
     let varmap = VarMap::new();
     let model = ModelSource::new(dir.to_str().unwrap());
-    let enc = TextEncoder::trainable(&model, &varmap, ENCODER, DType::F32, &Device::Cpu).unwrap();
+    let enc = TextEncoder::load(
+        &model,
+        Weights::Trainable {
+            varmap: &varmap,
+            prefix: ENCODER,
+        },
+        DType::F32,
+        &Device::Cpu,
+    )
+    .unwrap();
     let data = [
         ("good film loved it", 1u32),
         ("bad film hated it", 0),
@@ -225,7 +234,16 @@ fn timescale_policy_and_labels() {
     cfg.train.lr_encoder = 1e-2; // eps = 0.2 > 0.1
     let varmap = VarMap::new();
     let model = ModelSource::new(dir.path().to_str().unwrap());
-    let enc = TextEncoder::trainable(&model, &varmap, ENCODER, DType::F32, &Device::Cpu).unwrap();
+    let enc = TextEncoder::load(
+        &model,
+        Weights::Trainable {
+            varmap: &varmap,
+            prefix: ENCODER,
+        },
+        DType::F32,
+        &Device::Cpu,
+    )
+    .unwrap();
     let err = Trainer::new(enc, cfg.clone(), varmap, DType::F32)
         .err()
         .unwrap();
@@ -234,7 +252,7 @@ fn timescale_policy_and_labels() {
     let (mut t, batches) = trainer(dir.path(), cfg);
     let e = t.train_epoch(&batches).unwrap();
     let ts = e.timescale.unwrap();
-    assert!(!ts.holds && (ts.eps - 0.2).abs() < 1e-12);
+    assert!(!ts.holds && (ts.check.eps - 0.2).abs() < 1e-12);
     let bad = Tensor::new(&[0u32, 1, 2, 0], &Device::Cpu).unwrap();
     let err = t.step(&batches[0].0, &bad).unwrap_err().to_string();
     assert!(err.contains("class 2 out of range"), "{err}");
@@ -266,7 +284,7 @@ fn embedder_serves_classic_and_checkpointed_ddcl_modes() {
     let ckpt = dir.path().join("e.safetensors");
     t.save(&ckpt).unwrap();
     let model = ModelSource::new(dir.path().to_str().unwrap());
-    let enc = || TextEncoder::frozen(&model, DType::F32, &Device::Cpu).unwrap();
+    let enc = || TextEncoder::load(&model, Weights::Frozen, DType::F32, &Device::Cpu).unwrap();
     let texts = ["good film", "the plot was slow"];
     let plain = Embedder::new(enc(), vec![Pooling::Cls, Pooling::Max], None).unwrap();
     let v = plain.embed(&texts, true).unwrap();

@@ -6,7 +6,9 @@ use candle_core::{DType, Device, IndexOp, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use candle_transformers::models::dinov2::DinoVisionTransformer;
 use common::*;
-use ddcl_readout::{preprocess, Dinov2, Dinov2Config, ImageEncoder, ModelSource, Trainable};
+use ddcl_readout::{
+    preprocess, Dinov2, Dinov2Config, ImageEncoder, ModelSource, Trainable, Weights,
+};
 
 fn tiny(image_size: usize, eps: f64, act: &str) -> Dinov2Config {
     serde_json::from_str(&format!(
@@ -119,8 +121,9 @@ fn preprocessing_resizes_crops_and_normalises() {
     assert!(preprocess(&empty, 28, mean, std).is_err());
 
     let dir = tiny_vit_dir();
-    let enc = ImageEncoder::frozen(
+    let enc = ImageEncoder::load(
         &ModelSource::new(dir.path().to_str().unwrap()),
+        Weights::Frozen,
         DType::F32,
         &Device::Cpu,
     )
@@ -174,7 +177,16 @@ train: {{epochs: 1, batch_size: 4, lr_encoder: 1.0e-4, lr_prototypes: 1.0e-2, lr
     .unwrap();
     let varmap = VarMap::new();
     let model = ModelSource::new(dir.path().to_str().unwrap());
-    let enc = ImageEncoder::trainable(&model, &varmap, ENCODER, DType::F32, &Device::Cpu).unwrap();
+    let enc = ImageEncoder::load(
+        &model,
+        Weights::Trainable {
+            varmap: &varmap,
+            prefix: ENCODER,
+        },
+        DType::F32,
+        &Device::Cpu,
+    )
+    .unwrap();
     let x = pixels(4, 28);
     let y = Tensor::new(&[0u32, 1, 0, 1], &Device::Cpu).unwrap();
     let mut t = Trainer::new(enc, cfg, varmap, DType::F32).unwrap();
@@ -192,7 +204,7 @@ train: {{epochs: 1, batch_size: 4, lr_encoder: 1.0e-4, lr_prototypes: 1.0e-2, lr
     }
     assert!(last.loss < first.loss, "{} -> {}", first.loss, last.loss);
     assert!(last.timescale.unwrap().holds);
-    assert!(last.identity_violation < 1e-5);
+    assert!(last.usage.identity_violation < 1e-5);
 }
 
 #[derive(serde::Deserialize)]
@@ -223,7 +235,7 @@ fn dinov2_matches_the_onnx_model() {
         );
         return;
     }
-    let enc = ImageEncoder::frozen(&model, DType::F32, &Device::Cpu).unwrap();
+    let enc = ImageEncoder::load(&model, Weights::Frozen, DType::F32, &Device::Cpu).unwrap();
     let mut v = Vec::with_capacity(2 * 3 * 224 * 224);
     for b in 0..2 {
         for c in 0..3 {
