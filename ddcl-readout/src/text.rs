@@ -54,10 +54,6 @@ impl TextEncoder {
         device: &Device,
     ) -> Result<Self> {
         let vb = weights.builder(&model.file("model.safetensors")?, dtype, device)?;
-        Self::build(model, vb, device)
-    }
-
-    fn build(model: &ModelSource, vb: candle_nn::VarBuilder, device: &Device) -> Result<Self> {
         let cfg: Config = read_json(&model.file("config.json")?)?;
         let bert = Bert::new(vb, &cfg).map_err(|e| Error::model(model.id(), e))?;
         let max_len = match model.optional_file("sentence_bert_config.json") {

@@ -78,10 +78,6 @@ impl ImageEncoder {
         device: &Device,
     ) -> Result<Self> {
         let vb = weights.builder(&model.file("model.safetensors")?, dtype, device)?;
-        Self::build(model, vb, device)
-    }
-
-    fn build(model: &ModelSource, vb: candle_nn::VarBuilder, device: &Device) -> Result<Self> {
         let cfg: Dinov2Config = read_json(&model.file("config.json")?)?;
         let vit = Dinov2::new(vb, &cfg).map_err(|e| Error::model(model.id(), e))?;
         Ok(Self {
