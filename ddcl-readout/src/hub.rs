@@ -61,6 +61,9 @@ impl ModelSource {
         if let Some(path) = cache.model(self.id.clone()).get(name) {
             return Ok(path);
         }
+        if let Some(path) = snapshot_file(cache.path(), &self.id, name) {
+            return Ok(path);
+        }
         if offline() {
             return Err(Error::model(
                 &self.id,
@@ -90,6 +93,15 @@ impl ModelSource {
     pub fn optional_file(&self, name: &str) -> Option<PathBuf> {
         self.file(name).ok()
     }
+}
+
+/// The cache lookup hf-hub 0.5 does, but tolerant of whitespace around the revision in
+/// `refs/main` (a trailing newline makes hf-hub 0.5 miss the snapshot and go to the network).
+fn snapshot_file(cache: &Path, id: &str, name: &str) -> Option<PathBuf> {
+    let repo = cache.join(format!("models--{}", id.replace('/', "--")));
+    let rev = std::fs::read_to_string(repo.join("refs").join("main")).ok()?;
+    let path = repo.join("snapshots").join(rev.trim()).join(name);
+    path.is_file().then_some(path)
 }
 
 fn offline() -> bool {
