@@ -36,10 +36,11 @@ mod pooling;
 mod readout;
 mod run;
 mod text;
+pub mod tiny;
 mod train;
 mod vars;
 mod vision;
-mod yaml;
+pub mod yaml;
 
 pub use bert::Bert;
 pub use checkpoint::{load_checkpoint, save_checkpoint, FORMAT, FORMAT_KEY};

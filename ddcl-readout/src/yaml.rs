@@ -1,4 +1,5 @@
-//! The one place that parses and writes YAML: swapping the YAML crate is a change here only.
+//! The one place in the workspace that parses and writes YAML: swapping the YAML crate is a
+//! change here only. ddcl-bench parses its configs through these functions too.
 
 use std::path::Path;
 
@@ -23,7 +24,7 @@ fn from_file<T: DeserializeOwned>(path: &Path) -> Result<T> {
 }
 
 /// Writes a value as YAML.
-pub(crate) fn to_string<T: Serialize>(value: &T) -> Result<String> {
+pub fn to_string<T: Serialize>(value: &T) -> Result<String> {
     serde_yaml::to_string(value).map_err(|e| Error::Yaml {
         where_: "<serialise>".to_string(),
         message: e.to_string(),
@@ -31,19 +32,20 @@ pub(crate) fn to_string<T: Serialize>(value: &T) -> Result<String> {
 }
 
 /// A configuration that checks its own ranges after parsing.
-pub(crate) trait Validated: DeserializeOwned {
+pub trait Validated: DeserializeOwned {
+    /// Checks ranges and consistency; an error names the offending key.
     fn check(&self) -> Result<()>;
 }
 
-/// Parses and validates a YAML document.
-pub(crate) fn parse<T: Validated>(text: &str) -> Result<T> {
+/// Parses and validates a YAML document; unknown keys are rejected by the target type.
+pub fn parse<T: Validated>(text: &str) -> Result<T> {
     let value: T = from_str(text, "<string>")?;
     value.check()?;
     Ok(value)
 }
 
-/// Reads, parses and validates a YAML file.
-pub(crate) fn read<T: Validated>(path: &Path) -> Result<T> {
+/// Reads, parses and validates a YAML file; errors name the file, key, line and column.
+pub fn read<T: Validated>(path: &Path) -> Result<T> {
     let value: T = from_file(path)?;
     value.check()?;
     Ok(value)

@@ -1,0 +1,62 @@
+//! Typed errors of ddcl-bench.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in a bench run, naming the file and line where there is one.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The readout crate failed (models, training, YAML).
+    #[error(transparent)]
+    Readout(#[from] ddcl_readout::Error),
+    /// The prototype mathematics failed.
+    #[error(transparent)]
+    Core(#[from] ddcl_core::Error),
+    /// A candle operation failed.
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+    /// A data file is missing, malformed or unusable.
+    #[error("{}{}: {message}", path.display(), line.map(|l| format!(": line {l}")).unwrap_or_default())]
+    Data {
+        /// The file or folder.
+        path: PathBuf,
+        /// 1-based line, where one applies.
+        line: Option<usize>,
+        /// What is wrong.
+        message: String,
+    },
+    /// Reading or writing a file failed.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// A setting is out of range or inconsistent.
+    #[error("config: {0}")]
+    Config(String),
+}
+
+impl Error {
+    pub(crate) fn data(
+        path: impl Into<PathBuf>,
+        line: Option<usize>,
+        message: impl std::fmt::Display,
+    ) -> Self {
+        Self::Data {
+            path: path.into(),
+            line,
+            message: message.to_string(),
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// The result type of ddcl-bench.
+pub type Result<T> = std::result::Result<T, Error>;

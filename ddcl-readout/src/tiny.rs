@@ -1,0 +1,115 @@
+//! Tiny random models written to disk in the real file formats, for tests and examples that
+//! must run without the network: a 2-layer BERT (config.json, model.safetensors) with a
+//! word-level tokenizer.json, loadable by [`crate::TextEncoder::load`].
+
+use std::path::Path;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::{VarBuilder, VarMap};
+use rand::{rngs::StdRng, Rng, SeedableRng};
+
+use crate::{Bert, Error, Result};
+
+/// config.json of the tiny BERT: vocabulary 40, width 16, 2 layers, 4 heads, 32 positions.
+pub const BERT_CONFIG: &str = r#"{"vocab_size": 40, "hidden_size": 16, "num_hidden_layers": 2,
+  "num_attention_heads": 4, "intermediate_size": 32, "hidden_act": "gelu",
+  "hidden_dropout_prob": 0.1, "max_position_embeddings": 32, "type_vocab_size": 2,
+  "initializer_range": 0.5, "layer_norm_eps": 1e-12, "pad_token_id": 0}"#;
+
+/// The tiny tokenizer's words: ids 0..4 are `[PAD]`, `[CLS]`, `[SEP]`, `[UNK]`, then these.
+pub const WORDS: [&str; 36] = [
+    "the", "a", "cat", "dog", "sat", "on", "mat", "good", "bad", "film", "movie", "great", "awful",
+    "plot", "actor", "was", "is", "not", "very", "boring", "fun", "loved", "hated", "it", "this",
+    "and", "but", "story", "ending", "music", "slow", "fast", "funny", "sad", "red", "blue",
+];
+
+/// Replaces every variable of `varmap` with seeded noise of a sensible scale: embeddings and
+/// prototypes of unit variance, matrices with variance `scale^2 / fan_in`, small biases, norm
+/// weights near one.
+pub fn randomise(varmap: &VarMap, seed: u64, scale: f32) -> Result<()> {
+    let data = varmap
+        .data()
+        .lock()
+        .map_err(|_| Error::Input("VarMap lock poisoned".into()))?;
+    let mut names: Vec<_> = data.keys().cloned().collect();
+    names.sort();
+    let mut rng = StdRng::seed_from_u64(seed);
+    for name in &names {
+        let var = &data[name];
+        let dims = var.dims().to_vec();
+        let is_norm =
+            name.ends_with("LayerNorm.weight") || name.contains("norm") && name.ends_with("weight");
+        let (base, std) = if is_norm {
+            (1.0, 0.1)
+        } else if name.ends_with("bias") || dims.len() == 1 {
+            (0.0, 0.05)
+        } else if name.contains("embeddings") || name.contains("prototypes") {
+            (0.0, 1.0)
+        } else {
+            (0.0, scale / (*dims.last().unwrap_or(&1) as f32).sqrt())
+        };
+        let values: Vec<f32> = (0..var.elem_count())
+            .map(|_| base + std * 3f32.sqrt() * rng.random_range(-1.0f32..1.0))
+            .collect();
+        var.set(&Tensor::from_vec(values, var.shape(), &Device::Cpu)?)?;
+    }
+    Ok(())
+}
+
+/// Writes a random tiny BERT (`config.json`, `model.safetensors`) into `dir`.
+pub fn write_bert(dir: &Path, seed: u64) -> Result<()> {
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+    let cfg = serde_json::from_str(BERT_CONFIG).map_err(|e| Error::Config(e.to_string()))?;
+    Bert::new(vb, &cfg)?;
+    randomise(&varmap, seed, 1.0)?;
+    varmap.save(dir.join("model.safetensors"))?;
+    std::fs::write(dir.join("config.json"), BERT_CONFIG).map_err(|e| Error::io(dir, e))
+}
+
+/// Writes the tiny word-level `tokenizer.json` (lowercase, whitespace split, `[CLS] x [SEP]`).
+pub fn write_tokenizer(dir: &Path) -> Result<()> {
+    let mut vocab = serde_json::Map::new();
+    for (i, w) in ["[PAD]", "[CLS]", "[SEP]", "[UNK]"]
+        .iter()
+        .chain(WORDS.iter())
+        .enumerate()
+    {
+        vocab.insert(w.to_string(), i.into());
+    }
+    let special = |t: &str| serde_json::json!({"SpecialToken": {"id": t, "type_id": 0}});
+    let seq = |s: &str, ty: u32| serde_json::json!({"Sequence": {"id": s, "type_id": ty}});
+    let tok = serde_json::json!({
+        "version": "1.0", "truncation": null, "padding": null, "added_tokens": [],
+        "normalizer": {"type": "Lowercase"},
+        "pre_tokenizer": {"type": "Whitespace"},
+        "post_processor": {
+            "type": "TemplateProcessing",
+            "single": [special("[CLS]"), seq("A", 0), special("[SEP]")],
+            "pair": [special("[CLS]"), seq("A", 0), special("[SEP]"), seq("B", 1), special("[SEP]")],
+            "special_tokens": {
+                "[CLS]": {"id": "[CLS]", "ids": [1], "tokens": ["[CLS]"]},
+                "[SEP]": {"id": "[SEP]", "ids": [2], "tokens": ["[SEP]"]}
+            }
+        },
+        "decoder": null,
+        "model": {"type": "WordLevel", "vocab": vocab, "unk_token": "[UNK]"}
+    });
+    std::fs::write(dir.join("tokenizer.json"), tok.to_string()).map_err(|e| Error::io(dir, e))
+}
+
+/// A complete tiny text model directory: config, random weights, tokenizer.
+///
+/// ```
+/// # let dir = tempfile::tempdir()?;
+/// ddcl_readout::tiny::text_model(dir.path(), 1)?;
+/// let model = ddcl_readout::ModelSource::new(dir.path().to_str().unwrap());
+/// let enc = ddcl_readout::TextEncoder::load(&model, ddcl_readout::Weights::Frozen,
+///     candle_core::DType::F32, &candle_core::Device::Cpu)?;
+/// assert_eq!(enc.hidden_size(), 16);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn text_model(dir: &Path, seed: u64) -> Result<()> {
+    write_bert(dir, seed)?;
+    write_tokenizer(dir)
+}
