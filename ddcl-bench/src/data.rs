@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use image::DynamicImage;
 use rand::{rngs::StdRng, seq::SliceRandom, SeedableRng};
-use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
@@ -31,6 +30,8 @@ pub struct Dataset {
     pub labels: Vec<usize>,
     /// Class names, sorted.
     pub classes: Vec<String>,
+    /// Position of each example in the source's full list (file rows, or sorted file names).
+    pub origin: Vec<usize>,
 }
 
 impl Dataset {
@@ -46,8 +47,7 @@ impl Dataset {
 }
 
 /// Where a dataset comes from.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "snake_case", tag = "source")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum DataSource {
     /// Rotten Tomatoes snippets (fresh / rotten), `$DDCL_DATA/rotten_tomatoes.csv`.
     RottenTomatoes,
@@ -62,10 +62,8 @@ pub enum DataSource {
         /// The file (`.csv`, or `.jsonl` / `.json` for JSON Lines).
         path: PathBuf,
         /// Name of the text column.
-        #[serde(default = "text_column")]
         text: String,
         /// Name of the label column.
-        #[serde(default = "label_column")]
         label: String,
     },
     /// A folder with one sub-folder of images (PNG, JPEG) per class.
@@ -78,17 +76,8 @@ pub enum DataSource {
         /// The file.
         path: PathBuf,
         /// Name of the label column; every other column is a feature.
-        #[serde(default = "label_column")]
         label: String,
     },
-}
-
-fn text_column() -> String {
-    "text".into()
-}
-
-fn label_column() -> String {
-    "label".into()
 }
 
 /// Directory of the fetched datasets: `$DDCL_DATA`, else `~/.cache/ddcl/data`.
@@ -200,6 +189,7 @@ fn label(name: &str, inputs: Inputs, names: Vec<String>, source: &DataSource) ->
         inputs,
         labels,
         classes,
+        origin: (0..names.len()).collect(),
     })
 }
 
@@ -217,6 +207,7 @@ fn sample(data: Dataset, limit: usize, seed: u64) -> Dataset {
     };
     Dataset {
         labels: order.iter().map(|&i| data.labels[i]).collect(),
+        origin: order.iter().map(|&i| data.origin[i]).collect(),
         inputs,
         ..data
     }
@@ -270,10 +261,23 @@ fn read_text_csv(path: &Path, text: &str, label: &str) -> Result<(Vec<String>, V
             let line = e.position().map(|p| p.line() as usize);
             Error::data(path, line, csv_message(&e))
         })?;
+        let line = rec.position().map(|p| p.line() as usize);
+        labels.push(non_empty(&rec[li], label, path, line)?);
         texts.push(rec[ti].to_string());
-        labels.push(rec[li].to_string());
     }
     Ok((texts, labels))
+}
+
+/// A label cell, which must not be blank.
+fn non_empty(value: &str, column: &str, path: &Path, line: Option<usize>) -> Result<String> {
+    if value.trim().is_empty() {
+        return Err(Error::data(
+            path,
+            line,
+            format!("empty label in `{column}`"),
+        ));
+    }
+    Ok(value.to_string())
 }
 
 fn csv_message(e: &csv::Error) -> String {
@@ -309,7 +313,7 @@ fn read_text_jsonl(path: &Path, text: &str, label: &str) -> Result<(Vec<String>,
             }
         };
         texts.push(field(text)?);
-        labels.push(field(label)?);
+        labels.push(non_empty(&field(label)?, label, path, Some(n))?);
     }
     Ok((texts, labels))
 }
@@ -402,7 +406,7 @@ fn read_tabular_csv(path: &Path, label: &str) -> Result<(Vec<Vec<f32>>, Vec<Stri
             row.push(x);
         }
         rows.push(row);
-        labels.push(rec[li].to_string());
+        labels.push(non_empty(&rec[li], label, path, line)?);
     }
     if rows.first().is_some_and(|r| r.is_empty()) {
         return Err(Error::data(path, Some(1), "no feature columns"));

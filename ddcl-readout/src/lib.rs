@@ -57,5 +57,5 @@ pub use readout::{DdclReadout, ReadoutOutput};
 pub use run::{ModelConfig, ModelKind, Policy, RunConfig, TimescaleConfig, TrainConfig};
 pub use text::{TextBatch, TextEncoder};
 pub use train::{Classifier, Encode, EpochRecord, StepRecord, TimescaleRecord, Trainer, ENCODER};
-pub use vars::{load_frozen, load_trainable, Weights};
+pub use vars::{load_frozen, load_trainable, seeded_builder, Weights};
 pub use vision::{preprocess, ImageEncoder};

@@ -1,6 +1,7 @@
 //! Tiny random models written to disk in the real file formats, for tests and examples that
 //! must run without the network: a 2-layer BERT (config.json, model.safetensors) with a
-//! word-level tokenizer.json, loadable by [`crate::TextEncoder::load`].
+//! word-level tokenizer.json, loadable by [`crate::TextEncoder::load`], and a 2-block DINOv2 on
+//! 28x28 input, loadable by [`crate::ImageEncoder::load`].
 
 use std::path::Path;
 
@@ -8,13 +9,18 @@ use candle_core::{DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
-use crate::{Bert, Error, Result};
+use crate::{Bert, Dinov2, Error, Result};
 
 /// config.json of the tiny BERT: vocabulary 40, width 16, 2 layers, 4 heads, 32 positions.
 pub const BERT_CONFIG: &str = r#"{"vocab_size": 40, "hidden_size": 16, "num_hidden_layers": 2,
   "num_attention_heads": 4, "intermediate_size": 32, "hidden_act": "gelu",
   "hidden_dropout_prob": 0.1, "max_position_embeddings": 32, "type_vocab_size": 2,
   "initializer_range": 0.5, "layer_norm_eps": 1e-12, "pad_token_id": 0}"#;
+
+/// config.json of the tiny DINOv2: 28x28 input (4 patches of 14), width 8, 2 blocks, 2 heads.
+pub const VIT_CONFIG: &str = r#"{"image_size": 28, "patch_size": 14, "hidden_size": 8,
+  "num_hidden_layers": 2, "num_attention_heads": 2, "mlp_ratio": 4, "layer_norm_eps": 1e-6,
+  "hidden_act": "gelu"}"#;
 
 /// The tiny tokenizer's words: ids 0..4 are `[PAD]`, `[CLS]`, `[SEP]`, `[UNK]`, then these.
 pub const WORDS: [&str; 36] = [
@@ -112,4 +118,25 @@ pub fn write_tokenizer(dir: &Path) -> Result<()> {
 pub fn text_model(dir: &Path, seed: u64) -> Result<()> {
     write_bert(dir, seed)?;
     write_tokenizer(dir)
+}
+
+/// A complete tiny image model directory: config and random weights of a DINOv2.
+///
+/// ```
+/// # let dir = tempfile::tempdir()?;
+/// ddcl_readout::tiny::image_model(dir.path(), 1)?;
+/// let model = ddcl_readout::ModelSource::new(dir.path().to_str().unwrap());
+/// let enc = ddcl_readout::ImageEncoder::load(&model, ddcl_readout::Weights::Frozen,
+///     candle_core::DType::F32, &candle_core::Device::Cpu)?;
+/// assert_eq!(enc.vit().config().hidden_size, 8);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn image_model(dir: &Path, seed: u64) -> Result<()> {
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+    let cfg = serde_json::from_str(VIT_CONFIG).map_err(|e| Error::Config(e.to_string()))?;
+    Dinov2::new(vb, &cfg)?;
+    randomise(&varmap, seed, 1.0)?;
+    varmap.save(dir.join("model.safetensors"))?;
+    std::fs::write(dir.join("config.json"), VIT_CONFIG).map_err(|e| Error::io(dir, e))
 }

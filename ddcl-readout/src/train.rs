@@ -163,7 +163,7 @@ impl<E: Encode> Trainer<E> {
                 )));
             }
         }
-        let vb = VarBuilder::from_varmap(&varmap, dtype, &device);
+        let vb = crate::seeded_builder(&varmap, t.seed, dtype, &device);
         let model = Classifier::new(encoder, &cfg, vb)?;
         let opt = AdamW::new(groups(&varmap, &model, &cfg), t.weight_decay)?;
         let log = match &t.log {

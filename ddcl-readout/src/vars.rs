@@ -1,11 +1,13 @@
 //! A `VarBuilder` that loads pretrained weights as trainable variables.
 
 use std::path::Path;
+use std::sync::Mutex;
 
 use candle_core::safetensors::MmapedSafetensors;
 use candle_core::{DType, Device, Shape, Tensor, Var};
 use candle_nn::var_builder::SimpleBackend;
 use candle_nn::{VarBuilder, VarMap};
+use rand::{rngs::StdRng, Rng, SeedableRng};
 
 use crate::{Error, Result};
 
@@ -125,4 +127,112 @@ impl Weights<'_> {
             }
         }
     }
+}
+
+/// Creates every variable that `varmap` does not hold yet from its init hint with a seeded
+/// random generator (candle's CPU generator cannot be seeded), and registers it in `varmap`.
+struct SeededInit {
+    varmap: VarMap,
+    rng: Mutex<StdRng>,
+}
+
+/// Draws of the hint's distribution (constants included) for a variable of `shape`.
+fn draw(h: candle_nn::Init, shape: &Shape, rng: &mut StdRng) -> Vec<f64> {
+    use candle_nn::init::NormalOrUniform;
+    let n = shape.elem_count();
+    let normal = |rng: &mut StdRng, mean: f64, std: f64| {
+        // Box-Muller; 1 - u keeps the logarithm's argument in (0, 1].
+        let (u, v): (f64, f64) = (1.0 - rng.random::<f64>(), rng.random());
+        mean + std * (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    };
+    match h {
+        candle_nn::Init::Const(c) => vec![c; n],
+        candle_nn::Init::Randn { mean, stdev } => {
+            (0..n).map(|_| normal(rng, mean, stdev)).collect()
+        }
+        candle_nn::Init::Uniform { lo, up } => (0..n)
+            .map(|_| lo + (up - lo) * rng.random::<f64>())
+            .collect(),
+        candle_nn::Init::Kaiming {
+            dist,
+            fan,
+            non_linearity,
+        } => {
+            let std = non_linearity.gain() / (fan.for_shape(shape) as f64).sqrt();
+            match dist {
+                NormalOrUniform::Uniform => {
+                    let b = 3f64.sqrt() * std;
+                    (0..n).map(|_| -b + 2.0 * b * rng.random::<f64>()).collect()
+                }
+                NormalOrUniform::Normal => (0..n).map(|_| normal(rng, 0.0, std)).collect(),
+            }
+        }
+    }
+}
+
+impl SimpleBackend for SeededInit {
+    fn get(
+        &self,
+        s: Shape,
+        name: &str,
+        h: candle_nn::Init,
+        dtype: DType,
+        dev: &Device,
+    ) -> candle_core::Result<Tensor> {
+        let poisoned = || candle_core::Error::msg("lock poisoned");
+        let mut data = self.varmap.data().lock().map_err(|_| poisoned())?;
+        if let Some(var) = data.get(name) {
+            if var.shape() != &s {
+                candle_core::bail!(
+                    "variable `{name}` has shape {:?}, expected {s:?}",
+                    var.shape()
+                );
+            }
+            return Ok(var.as_tensor().clone());
+        }
+        let values = draw(h, &s, &mut *self.rng.lock().map_err(|_| poisoned())?);
+        let tensor = Tensor::from_vec(values, s, dev)?.to_dtype(dtype)?;
+        let var = Var::from_tensor(&tensor)?;
+        data.insert(name.to_string(), var.clone());
+        Ok(var.as_tensor().clone())
+    }
+
+    fn get_unchecked(&self, name: &str, _: DType, _: &Device) -> candle_core::Result<Tensor> {
+        candle_core::bail!("`{name}`: a seeded VarMap builder needs the variable's shape")
+    }
+
+    fn contains_tensor(&self, name: &str) -> bool {
+        self.varmap
+            .data()
+            .lock()
+            .is_ok_and(|d| d.contains_key(name))
+    }
+}
+
+/// A `VarBuilder` like [`VarBuilder::from_varmap`], but new variables are drawn from their init
+/// hints with a generator seeded by `seed`, so that the same seed gives the same model.
+///
+/// ```
+/// use candle_core::{DType, Device};
+/// use candle_nn::{Init, VarMap};
+/// let draw = |seed| -> candle_core::Result<Vec<f32>> {
+///     let varmap = VarMap::new();
+///     let vb = ddcl_readout::seeded_builder(&varmap, seed, DType::F32, &Device::Cpu);
+///     vb.get_with_hints(3, "w", Init::Randn { mean: 0.0, stdev: 1.0 })?.to_vec1()
+/// };
+/// assert_eq!(draw(7)?, draw(7)?);
+/// assert_ne!(draw(7)?, draw(8)?);
+/// # Ok::<(), candle_core::Error>(())
+/// ```
+pub fn seeded_builder(
+    varmap: &VarMap,
+    seed: u64,
+    dtype: DType,
+    device: &Device,
+) -> VarBuilder<'static> {
+    let backend = SeededInit {
+        varmap: varmap.clone(),
+        rng: Mutex::new(StdRng::seed_from_u64(seed)),
+    };
+    VarBuilder::from_backend(Box::new(backend), dtype, device.clone())
 }

@@ -143,21 +143,7 @@ fn preprocessing_resizes_crops_and_normalises() {
 /// A tiny random DINOv2 (28x28 input, 4 patches) written to a model directory.
 fn tiny_vit_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let varmap = VarMap::new();
-    let cfg = tiny(28, 1e-6, "gelu");
-    Dinov2::new(
-        VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
-        &cfg,
-    )
-    .unwrap();
-    randomise(&varmap, 8, 1.0);
-    varmap.save(dir.path().join("model.safetensors")).unwrap();
-    std::fs::write(
-        dir.path().join("config.json"),
-        r#"{"image_size": 28, "patch_size": 14, "hidden_size": 8, "num_hidden_layers": 2,
-            "num_attention_heads": 2, "mlp_ratio": 4, "layer_norm_eps": 1e-6, "hidden_act": "gelu"}"#,
-    )
-    .unwrap();
+    ddcl_readout::tiny::image_model(dir.path(), 8).unwrap();
     dir
 }
 

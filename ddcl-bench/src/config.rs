@@ -1,0 +1,307 @@
+//! The bench's configuration (`configs/bench.yaml`; unknown keys are rejected).
+
+use std::path::{Path, PathBuf};
+
+use ddcl_readout::{yaml, Trainable};
+use serde::{Deserialize, Serialize};
+
+use crate::{DataSource, FitConfig, Method, ProbeConfig, Result};
+
+/// One dataset of the comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetConfig {
+    /// Name in reports.
+    pub name: String,
+    /// Where it comes from: `rotten_tomatoes`, `bbc`, `fashion_mnist`, `shuttle` (fetched by
+    /// `scripts/setup.sh data`), or user data: `text_file` (CSV with a header, or JSON Lines),
+    /// `image_folder` (one sub-folder per class), `tabular_file` (CSV with a header).
+    pub source: SourceKind,
+    /// The file or folder of user data.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// Text column of a `text_file`.
+    #[serde(default = "text_column")]
+    pub text_column: String,
+    /// Label column of a `text_file` or `tabular_file`.
+    #[serde(default = "label_column")]
+    pub label_column: String,
+    /// Seeded random sample of at most this many examples (0 = all).
+    pub limit: usize,
+    /// Token limit for text.
+    #[serde(default = "default_max_len")]
+    pub max_len: usize,
+}
+
+fn default_max_len() -> usize {
+    128
+}
+
+fn text_column() -> String {
+    "text".into()
+}
+
+fn label_column() -> String {
+    "label".into()
+}
+
+/// The kinds of dataset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// Rotten Tomatoes snippets.
+    RottenTomatoes,
+    /// BBC News documents.
+    Bbc,
+    /// Fashion-MNIST images.
+    FashionMnist,
+    /// NASA Statlog Shuttle.
+    Shuttle,
+    /// User text: CSV or JSON Lines.
+    TextFile,
+    /// User images: a folder per class.
+    ImageFolder,
+    /// User tabular data: CSV.
+    TabularFile,
+}
+
+impl DatasetConfig {
+    /// The loader's description of this dataset.
+    pub fn source(&self) -> Result<DataSource> {
+        let path = || {
+            self.path.clone().ok_or_else(|| {
+                crate::Error::Config(format!(
+                    "dataset `{}`: `path` is required for user data",
+                    self.name
+                ))
+            })
+        };
+        Ok(match self.source {
+            SourceKind::RottenTomatoes => DataSource::RottenTomatoes,
+            SourceKind::Bbc => DataSource::Bbc,
+            SourceKind::FashionMnist => DataSource::FashionMnist,
+            SourceKind::Shuttle => DataSource::Shuttle,
+            SourceKind::TextFile => DataSource::TextFile {
+                path: path()?,
+                text: self.text_column.clone(),
+                label: self.label_column.clone(),
+            },
+            SourceKind::ImageFolder => DataSource::ImageFolder { path: path()? },
+            SourceKind::TabularFile => DataSource::TabularFile {
+                path: path()?,
+                label: self.label_column.clone(),
+            },
+        })
+    }
+}
+
+/// Protocol 3: joint training under the timescale condition, DDCL vs mean pooling.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JointConfig {
+    /// Name of a text dataset of `datasets`.
+    pub dataset: String,
+    /// Examples used (train and test together).
+    pub limit: usize,
+    /// Epochs.
+    pub epochs: usize,
+    /// Sequences per step.
+    pub batch_size: usize,
+    /// Encoder layers that train.
+    pub encoder: Trainable,
+    /// Prototypes of the DDCL readout.
+    pub prototypes: usize,
+    /// DDCL summary.
+    pub summary: ddcl_readout::Pooling,
+    /// `eta_E`.
+    pub lr_encoder: f64,
+    /// `eta_P`.
+    pub lr_prototypes: f64,
+    /// Head learning rate.
+    pub lr_head: f64,
+    /// Weight of L_SQ for DDCL.
+    pub lambda: f64,
+}
+
+/// Protocol 4: a sweep of `eps = eta_E / eta_P` across the bound.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SweepConfig {
+    /// The ratios tried; `lr_encoder` is fixed and `lr_prototypes = lr_encoder / eps`.
+    pub eps: Vec<f64>,
+    /// Epochs per ratio.
+    pub epochs: usize,
+    /// Examples used.
+    pub limit: usize,
+}
+
+/// Protocol 5: a small encoder over features-as-tokens on tabular data, DDCL vs mean.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TabularConfig {
+    /// Name of a tabular dataset of `datasets`.
+    pub dataset: String,
+    /// Width of a feature token.
+    pub hidden: usize,
+    /// Prototypes of the DDCL readout.
+    pub prototypes: usize,
+    /// DDCL summary.
+    pub summary: ddcl_readout::Pooling,
+    /// Weight of L_SQ for DDCL.
+    pub lambda: f64,
+    /// Epochs.
+    pub epochs: usize,
+    /// Rows per step.
+    pub batch_size: usize,
+    /// Learning rate of encoder and head.
+    pub lr: f64,
+    /// Learning rate of the prototypes.
+    pub lr_prototypes: f64,
+}
+
+/// The speed section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpeedConfig {
+    /// Name of a text dataset whose sentences are timed.
+    pub dataset: String,
+    /// Sequences per batch.
+    pub batch_size: usize,
+    /// Timed repetitions (the median is reported).
+    pub repeats: usize,
+}
+
+/// The whole comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BenchConfig {
+    /// Seeds: each gives another train/test split (and method initialisation).
+    pub seeds: Vec<u64>,
+    /// Share of each dataset's sample used for training.
+    pub train_share: f64,
+    /// Text encoder (hub repo id or directory).
+    pub text_model: String,
+    /// Image encoder (hub repo id or directory).
+    pub image_model: String,
+    /// Examples per encoder forward pass.
+    pub batch_size: usize,
+    /// Folder of cached encoder features.
+    pub cache: PathBuf,
+    /// The datasets.
+    pub datasets: Vec<DatasetConfig>,
+    /// The methods of protocols 1 and 2.
+    pub methods: Vec<Method>,
+    /// Budget of the learned methods (DDCL, PMA) on frozen features.
+    pub fit: FitConfig,
+    /// The linear probe.
+    pub probe: ProbeConfig,
+    /// k-means restarts in protocol 2.
+    pub kmeans_restarts: usize,
+    /// Protocol 3 (absent: skipped).
+    #[serde(default)]
+    pub joint: Option<JointConfig>,
+    /// Protocol 4 (absent: skipped); runs on the joint protocol's dataset and settings.
+    #[serde(default)]
+    pub sweep: Option<SweepConfig>,
+    /// Protocol 5 (absent: skipped).
+    #[serde(default)]
+    pub tabular: Option<TabularConfig>,
+    /// Speed section (absent: skipped).
+    #[serde(default)]
+    pub speed: Option<SpeedConfig>,
+}
+
+impl yaml::Validated for BenchConfig {
+    fn check(&self) -> ddcl_readout::Result<()> {
+        let bad = |m: String| Err(ddcl_readout::Error::Config(m));
+        if self.seeds.is_empty() {
+            return bad("seeds: at least one".into());
+        }
+        if !(self.train_share > 0.0 && self.train_share < 1.0) {
+            return bad(format!(
+                "train_share must be in (0, 1), got {}",
+                self.train_share
+            ));
+        }
+        if self.batch_size == 0 {
+            return bad("batch_size must be >= 1".into());
+        }
+        for d in &self.datasets {
+            d.source()
+                .map_err(|e| ddcl_readout::Error::Config(e.to_string()))?;
+        }
+        let names: Vec<&str> = self.datasets.iter().map(|d| d.name.as_str()).collect();
+        let known = |what: &str, name: &str| {
+            if names.contains(&name) {
+                Ok(())
+            } else {
+                bad(format!(
+                    "{what}.dataset `{name}` is not one of datasets ({})",
+                    names.join(", ")
+                ))
+            }
+        };
+        if let Some(j) = &self.joint {
+            known("joint", &j.dataset)?;
+        }
+        if let Some(t) = &self.tabular {
+            known("tabular", &t.dataset)?;
+        }
+        if let Some(s) = &self.speed {
+            known("speed", &s.dataset)?;
+        }
+        if self.sweep.is_some() && self.joint.is_none() {
+            return bad("sweep needs the joint section (its dataset and settings)".into());
+        }
+        Ok(())
+    }
+}
+
+impl BenchConfig {
+    /// Reads and validates a YAML file.
+    pub fn from_yaml_file(path: &Path) -> Result<Self> {
+        Ok(yaml::read(path)?)
+    }
+
+    /// Parses and validates a YAML document.
+    pub fn from_yaml(text: &str) -> Result<Self> {
+        Ok(yaml::parse(text)?)
+    }
+
+    /// The small run of `--quick`: two seeds, at most 150 examples of each encoder dataset
+    /// (tabular data is cheap and kept), short training.
+    pub fn quick(mut self) -> Self {
+        self.seeds.truncate(2);
+        for d in &mut self.datasets {
+            if !matches!(d.source, SourceKind::Shuttle | SourceKind::TabularFile) {
+                d.limit = d.limit.min(150);
+            }
+        }
+        self.fit.steps = self.fit.steps.min(30);
+        self.probe.steps = self.probe.steps.min(150);
+        if let Some(j) = &mut self.joint {
+            j.limit = j.limit.min(120);
+            j.epochs = 1;
+        }
+        if let Some(s) = &mut self.sweep {
+            s.limit = s.limit.min(80);
+            s.epochs = 1;
+        }
+        if let Some(t) = &mut self.tabular {
+            t.epochs = t.epochs.min(2);
+        }
+        if let Some(s) = &mut self.speed {
+            s.repeats = s.repeats.min(2);
+        }
+        self
+    }
+
+    /// The full run of `--full`: every example of every dataset (the protocols' own sample
+    /// sizes are kept).
+    pub fn full(mut self) -> Self {
+        for d in &mut self.datasets {
+            d.limit = 0;
+        }
+        self
+    }
+}

@@ -1,0 +1,317 @@
+//! The pooling methods compared: classic modes, the DDCL readout, and learned-query attention
+//! pooling (PMA-style), each turning token states into one vector per example.
+
+use candle_core::{DType, Device, Tensor, Var, D};
+use candle_nn::{VarBuilder, VarMap};
+use ddcl_readout::{AdamW, DdclReadout, Group, Pooling, ReadoutConfig};
+use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result, States};
+
+/// One pooling method. Written in configs as `mean`, `cls`, ... (any [`Pooling`] name),
+/// `ddcl:K:SUMMARY` (e.g. `ddcl:16:mixture`) or `pma:K`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Method {
+    /// A classic, parameter-free pooling mode.
+    Pool(Pooling),
+    /// DDCL readout with K prototypes fitted without labels (k-means++ then steps on L_SQ),
+    /// read out as the given summary.
+    Ddcl {
+        /// Number of prototypes.
+        k: usize,
+        /// Which summary.
+        summary: Pooling,
+    },
+    /// K learned queries attending over the tokens (trained with a linear head on the labels).
+    Pma {
+        /// Number of queries.
+        k: usize,
+    },
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Method::Pool(p) => write!(f, "{p}"),
+            Method::Ddcl { k, summary } => write!(f, "ddcl:{k}:{summary}"),
+            Method::Pma { k } => write!(f, "pma:{k}"),
+        }
+    }
+}
+
+impl TryFrom<String> for Method {
+    type Error = String;
+
+    fn try_from(s: String) -> std::result::Result<Self, String> {
+        let parts: Vec<&str> = s.split(':').collect();
+        let k = |x: &str| -> std::result::Result<usize, String> {
+            x.parse::<usize>()
+                .ok()
+                .filter(|&k| k > 0)
+                .ok_or_else(|| format!("method `{s}`: K must be a positive integer"))
+        };
+        match parts.as_slice() {
+            ["ddcl", kk, summary] => {
+                let summary: Pooling = summary
+                    .parse()
+                    .map_err(|e: ddcl_readout::Error| e.to_string())?;
+                if summary.summary().is_none() {
+                    return Err(format!("method `{s}`: `{summary}` is not a DDCL summary"));
+                }
+                Ok(Method::Ddcl { k: k(kk)?, summary })
+            }
+            ["pma", kk] => Ok(Method::Pma { k: k(kk)? }),
+            [name] => {
+                let p: Pooling = name
+                    .parse()
+                    .map_err(|e: ddcl_readout::Error| e.to_string())?;
+                if p.summary().is_some() {
+                    return Err(format!(
+                        "method `{s}`: DDCL summaries are written `ddcl:K:{p}`"
+                    ));
+                }
+                Ok(Method::Pool(p))
+            }
+            _ => Err(format!(
+                "unknown method `{s}`: expected a pooling name, `ddcl:K:SUMMARY` or `pma:K`"
+            )),
+        }
+    }
+}
+
+impl From<Method> for String {
+    fn from(m: Method) -> String {
+        m.to_string()
+    }
+}
+
+/// Budget of the learned methods.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FitConfig {
+    /// Minibatch steps.
+    pub steps: usize,
+    /// Learning rate (AdamW).
+    pub lr: f64,
+    /// Sequences per step.
+    pub batch: usize,
+    /// DDCL temperature; `0` means automatic (the mean squared distance of a token to its
+    /// nearest k-means++ prototype).
+    #[serde(default)]
+    pub tau: f64,
+}
+
+impl Default for FitConfig {
+    fn default() -> Self {
+        Self {
+            steps: 100,
+            lr: 0.05,
+            batch: 64,
+            tau: 0.0,
+        }
+    }
+}
+
+/// A fitted method: features for any states.
+pub enum Fitted {
+    /// Parameter-free.
+    Pool(Pooling),
+    /// A DDCL readout.
+    Ddcl(Box<DdclReadout>),
+    /// Learned queries (K, D).
+    Pma(Tensor),
+}
+
+fn batches(n: usize, batch: usize, steps: usize, seed: u64) -> Vec<Vec<usize>> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut out = Vec::new();
+    let mut order: Vec<usize> = Vec::new();
+    while out.len() < steps {
+        if order.len() < batch.min(n) {
+            order = (0..n).collect();
+            order.shuffle(&mut rng);
+        }
+        out.push(order.split_off(order.len() - batch.min(n)));
+    }
+    out
+}
+
+/// A k-means++ prototype bank on (a sample of) the training tokens, and the automatic
+/// temperature for it: the mean squared distance of a token to its nearest prototype, so that
+/// assignments start soft but not uniform.
+fn seed_prototypes(train: &States, k: usize, seed: u64) -> Result<(Tensor, f64)> {
+    let sample: Vec<usize> = (0..train.hidden.dim(0)?.min(256)).collect();
+    let s = train.rows(&sample)?;
+    let p = ddcl_readout::kmeans_pp(&s.hidden, Some(&s.mask), k, seed)?;
+    let a = ddcl_core::assign(
+        &s.hidden,
+        Some(&s.mask),
+        &p,
+        &ddcl_core::AssignConfig::new(1.0)?,
+    )?;
+    let nearest = (a.dist.min(D::Minus1)? * &a.mask)?
+        .sum_all()?
+        .to_dtype(DType::F64)?
+        .to_scalar::<f64>()?;
+    let tokens = a
+        .mask
+        .sum_all()?
+        .to_dtype(DType::F64)?
+        .to_scalar::<f64>()?
+        .max(1.0);
+    Ok((p, (nearest / tokens).max(1e-6)))
+}
+
+/// The automatic DDCL temperature for K prototypes on these token states (see
+/// [`FitConfig::tau`]).
+pub fn auto_tau(states: &States, k: usize, seed: u64) -> Result<f64> {
+    Ok(seed_prototypes(states, k, seed)?.1)
+}
+
+impl Method {
+    /// Fits the method's parameters on the training states (and labels, for PMA).
+    pub fn fit(
+        &self,
+        train: &States,
+        labels: &[usize],
+        classes: usize,
+        cfg: &FitConfig,
+        seed: u64,
+    ) -> Result<Fitted> {
+        match *self {
+            Method::Pool(p) => Ok(Fitted::Pool(p)),
+            Method::Ddcl { k, summary } => {
+                let (p0, auto) = seed_prototypes(train, k, seed)?;
+                let tau = if cfg.tau > 0.0 { cfg.tau } else { auto };
+                let mut rcfg = ReadoutConfig::new(k, tau)?;
+                rcfg.pooling = vec![summary];
+                let mut varmap = VarMap::new();
+                let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+                let readout = DdclReadout::new(train.hidden.dim(2)?, &rcfg, vb.pp("readout"))?;
+                varmap.set_one(readout.prototypes_name(), &p0)?;
+                let vars = varmap
+                    .data()
+                    .lock()
+                    .map(|d| d.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                    .unwrap_or_default();
+                let mut opt = AdamW::new(
+                    vec![Group {
+                        name: "prototypes".into(),
+                        lr: cfg.lr,
+                        vars,
+                    }],
+                    0.0,
+                )?;
+                for b in batches(train.hidden.dim(0)?, cfg.batch, cfg.steps, seed) {
+                    let s = train.rows(&b)?;
+                    let out = readout.forward(&s.hidden, Some(&s.mask))?;
+                    opt.step(&out.losses().sq.backward()?)?;
+                }
+                Ok(Fitted::Ddcl(Box::new(readout)))
+            }
+            Method::Pma { k } => {
+                let d = train.hidden.dim(2)?;
+                let dev = Device::Cpu;
+                let mut rng = StdRng::seed_from_u64(seed);
+                let scale = (3.0 / d as f32).sqrt();
+                let init: Vec<f32> = (0..k * d)
+                    .map(|_| rng.random_range(-scale..scale))
+                    .collect();
+                let q = Var::from_tensor(&Tensor::from_vec(init, (k, d), &dev)?)?;
+                let w = Var::zeros((k * d, classes), DType::F32, &dev)?;
+                let b = Var::zeros(classes, DType::F32, &dev)?;
+                let vars = vec![
+                    ("q".into(), q.clone()),
+                    ("w".into(), w.clone()),
+                    ("b".into(), b.clone()),
+                ];
+                let mut opt = AdamW::new(
+                    vec![Group {
+                        name: "pma".into(),
+                        lr: cfg.lr * 0.1,
+                        vars,
+                    }],
+                    0.0,
+                )?;
+                for batch in batches(train.hidden.dim(0)?, cfg.batch, cfg.steps, seed) {
+                    let s = train.rows(&batch)?;
+                    let y = Tensor::new(
+                        batch.iter().map(|&i| labels[i] as u32).collect::<Vec<_>>(),
+                        &dev,
+                    )?;
+                    let f = pma(q.as_tensor(), &s)?;
+                    let logits = f.matmul(w.as_tensor())?.broadcast_add(b.as_tensor())?;
+                    opt.step(&candle_nn::loss::cross_entropy(&logits, &y)?.backward()?)?;
+                }
+                Ok(Fitted::Pma(q.as_tensor().detach()))
+            }
+        }
+    }
+}
+
+/// PMA-style pooling: each query attends over the real tokens (scaled dot product, masked
+/// softmax); the K outputs are concatenated, (B, K·D).
+fn pma(q: &Tensor, s: &States) -> Result<Tensor> {
+    let (b, _, d) = s.hidden.dims3()?;
+    let scores = (s.hidden.matmul(
+        &q.t()?
+            .unsqueeze(0)?
+            .broadcast_as((b, d, q.dim(0)?))?
+            .contiguous()?,
+    )? / (d as f64).sqrt())?;
+    let mask = s
+        .mask
+        .to_dtype(DType::F32)?
+        .unsqueeze(2)?
+        .broadcast_as(scores.shape())?;
+    let low = Tensor::new(-1e9f32, &Device::Cpu)?.broadcast_as(scores.shape())?;
+    let scores = mask.ne(0.0)?.where_cond(&scores, &low)?;
+    let attn = candle_nn::ops::softmax(&scores, 1)?; // over tokens, (B, T, K)
+    Ok(attn
+        .transpose(1, 2)?
+        .contiguous()?
+        .matmul(&s.hidden)?
+        .flatten_from(1)?)
+}
+
+impl Fitted {
+    /// Features (N, F) of `states`, computed in chunks of `chunk` examples.
+    pub fn features(&self, states: &States, chunk: usize) -> Result<Tensor> {
+        let n = states.hidden.dim(0)?;
+        let mut parts = Vec::new();
+        for start in (0..n).step_by(chunk.max(1)) {
+            let idx: Vec<usize> = (start..(start + chunk).min(n)).collect();
+            let s = states.rows(&idx)?;
+            parts.push(self.apply(&s)?);
+        }
+        if parts.is_empty() {
+            return Err(Error::Config("no examples to pool".into()));
+        }
+        Ok(Tensor::cat(&parts, 0)?)
+    }
+
+    /// Pooled vectors (B, F) of one batch of states.
+    pub fn apply(&self, s: &States) -> Result<Tensor> {
+        Ok(match self {
+            Fitted::Pool(p) => p.pool(&s.hidden, &s.mask.to_dtype(s.hidden.dtype())?)?,
+            Fitted::Ddcl(r) => r.forward(&s.hidden, Some(&s.mask))?.summary.detach(),
+            Fitted::Pma(q) => pma(q, s)?,
+        })
+    }
+
+    /// The DDCL readout's hard cluster per example (argmax of the occupancy), if DDCL.
+    pub fn clusters(&self, states: &States) -> Result<Option<Vec<usize>>> {
+        let Fitted::Ddcl(r) = self else {
+            return Ok(None);
+        };
+        let out = r.forward(&states.hidden, Some(&states.mask))?;
+        let occ = out
+            .assignment
+            .occupancy()?
+            .argmax(D::Minus1)?
+            .to_vec1::<u32>()?;
+        Ok(Some(occ.into_iter().map(|x| x as usize).collect()))
+    }
+}

@@ -1,0 +1,126 @@
+//! Speed of each pooling method on the real encoder: readout alone and encoder + readout.
+
+use std::time::Instant;
+
+use candle_core::DType;
+use ddcl_readout::TextEncoder;
+use serde::Serialize;
+
+use crate::features::progress;
+use crate::{FitConfig, Method, Result, SpeedConfig, States};
+
+/// Timing of one method (medians over the repeats).
+#[derive(Debug, Clone, Serialize)]
+pub struct SpeedRow {
+    /// The method.
+    pub method: String,
+    /// Sequences per batch.
+    pub batch: usize,
+    /// Real tokens per batch.
+    pub tokens: usize,
+    /// Readout alone, ms per batch.
+    pub readout_ms: f64,
+    /// Readout alone, real tokens per second.
+    pub readout_tokens_per_s: f64,
+    /// Encoder and readout, ms per batch.
+    pub total_ms: f64,
+    /// Encoder and readout, real tokens per second.
+    pub total_tokens_per_s: f64,
+    /// Readout time relative to mean pooling's.
+    pub readout_vs_mean: f64,
+    /// Peak resident memory of the process during this method's runs, MiB (Linux; the peak
+    /// is reset before each method).
+    pub peak_rss_mib: Option<f64>,
+    /// Memory the readout added on top of the resident set before its runs, MiB (Linux).
+    pub readout_extra_mib: Option<f64>,
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    xs.get(xs.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// Resets the kernel's peak-RSS mark to the current resident set (Linux).
+fn reset_peak() {
+    std::fs::write("/proc/self/clear_refs", "5").ok();
+}
+
+/// A field of /proc/self/status in MiB: `VmHWM` (peak) or `VmRSS` (current).
+fn status_mib(field: &str) -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s
+        .lines()
+        .find(|l| l.strip_prefix(field).is_some_and(|r| r.starts_with(':')))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Times every method on one batch of `texts` (its first `batch_size` sentences).
+pub fn speed(
+    enc: &TextEncoder,
+    texts: &[String],
+    cfg: &SpeedConfig,
+    methods: &[Method],
+    fit: &FitConfig,
+    seed: u64,
+) -> Result<Vec<SpeedRow>> {
+    let n = cfg.batch_size.min(texts.len());
+    let batch = enc.tokenize(&texts[..n])?;
+    let repeats = cfg.repeats.max(1);
+    let mut enc_ms = Vec::new();
+    let mut hidden = None;
+    for _ in 0..repeats {
+        let t = Instant::now();
+        hidden = Some(enc.forward(&batch)?);
+        enc_ms.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    let Some(hidden) = hidden else {
+        return Ok(Vec::new());
+    };
+    let states = States {
+        hidden,
+        mask: batch.mask.to_dtype(DType::U8)?,
+    };
+    let tokens = states.tokens()?;
+    let encoder = median(enc_ms);
+    let labels: Vec<usize> = (0..n).map(|i| i % 2).collect();
+    let quick = FitConfig { steps: 1, ..*fit };
+    let mut rows = Vec::new();
+    let pb = progress(methods.len(), "speed");
+    for m in methods {
+        let fitted = m.fit(&states, &labels, 2, &quick, seed)?;
+        reset_peak();
+        let base = status_mib("VmRSS");
+        fitted.apply(&states)?; // warm-up
+        let mut ms = Vec::new();
+        for _ in 0..repeats * 5 {
+            let t = Instant::now();
+            fitted.apply(&states)?;
+            ms.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        let readout = median(ms);
+        let total = encoder + readout;
+        rows.push(SpeedRow {
+            method: m.to_string(),
+            batch: n,
+            tokens,
+            readout_ms: readout,
+            readout_tokens_per_s: tokens as f64 / (readout / 1e3),
+            total_ms: total,
+            total_tokens_per_s: tokens as f64 / (total / 1e3),
+            readout_vs_mean: 0.0,
+            peak_rss_mib: status_mib("VmHWM"),
+            readout_extra_mib: status_mib("VmHWM").zip(base).map(|(p, b)| (p - b).max(0.0)),
+        });
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    let mean = rows
+        .iter()
+        .find(|r| r.method == "mean")
+        .map(|r| r.readout_ms);
+    for r in &mut rows {
+        r.readout_vs_mean = mean.map_or(f64::NAN, |m| r.readout_ms / m);
+    }
+    Ok(rows)
+}

@@ -1,0 +1,302 @@
+//! The whole bench end to end on tiny synthetic data (text CSV and JSON Lines, an image folder,
+//! tabular CSV) with tiny random encoders written in the real file formats.
+
+use std::path::Path;
+
+use ddcl_bench::{BenchConfig, Results};
+use rand::{rngs::StdRng, Rng, SeedableRng};
+
+/// Sentences from the tiny tokenizer's vocabulary; the label is which sentiment words occur.
+fn write_text(dir: &Path) {
+    let good = ["good", "great", "fun", "loved", "funny"];
+    let bad = ["bad", "awful", "boring", "hated", "slow"];
+    let filler = [
+        "the", "film", "movie", "plot", "was", "is", "very", "story", "music", "and",
+    ];
+    let mut rng = StdRng::seed_from_u64(3);
+    let mut csv = String::from("review,sentiment\n");
+    let mut jsonl = String::new();
+    for i in 0..48 {
+        let words = if i % 2 == 0 { &good } else { &bad };
+        let n = rng.random_range(2..9);
+        let sentence: Vec<&str> = (0..n)
+            .map(|j| {
+                if j % 2 == 0 {
+                    words[rng.random_range(0..5)]
+                } else {
+                    filler[rng.random_range(0..10)]
+                }
+            })
+            .collect();
+        let label = if i % 2 == 0 { "pos" } else { "neg" };
+        csv += &format!("\"{}\",{label}\n", sentence.join(" "));
+        jsonl += &format!(
+            "{{\"text\": \"{}\", \"label\": \"{label}\"}}\n",
+            sentence.join(" ")
+        );
+    }
+    std::fs::write(dir.join("reviews.csv"), csv).unwrap();
+    std::fs::write(dir.join("reviews.jsonl"), jsonl).unwrap();
+}
+
+/// Three classes of 28x28 images: bright, dark, striped.
+fn write_images(dir: &Path) {
+    for (class, f) in [
+        ("bright", (|_, _| 220u8) as fn(u32, u32) -> u8),
+        ("dark", |_, _| 30),
+        ("stripes", |x, _| if x % 4 < 2 { 255 } else { 0 }),
+    ] {
+        let d = dir.join("images").join(class);
+        std::fs::create_dir_all(&d).unwrap();
+        for i in 0..8u32 {
+            let im = image::GrayImage::from_fn(28, 28, |x, y| {
+                image::Luma([f(x, y).saturating_add((x * 7 + y * 3 + i * 11) as u8 % 20)])
+            });
+            im.save(d.join(format!("{i}.png"))).unwrap();
+        }
+    }
+}
+
+/// Three Gaussian blobs in four features.
+fn write_tabular(dir: &Path) {
+    let mut rng = StdRng::seed_from_u64(4);
+    let mut csv = String::from("a,b,c,d,class\n");
+    for i in 0..90 {
+        let c = i % 3;
+        let x: Vec<String> = (0..4)
+            .map(|j| {
+                format!(
+                    "{:.4}",
+                    if j == c { 3.0 } else { 0.0 } + rng.random_range(-1.0..1.0)
+                )
+            })
+            .collect();
+        csv += &format!("{},c{c}\n", x.join(","));
+    }
+    std::fs::write(dir.join("table.csv"), csv).unwrap();
+}
+
+fn config(dir: &Path) -> BenchConfig {
+    let d = dir.display();
+    BenchConfig::from_yaml(&format!(
+        r#"
+seeds: [0, 1, 2]
+train_share: 0.7
+text_model: {d}/text-model
+image_model: {d}/image-model
+batch_size: 16
+cache: {d}/cache
+datasets:
+  - {{ name: reviews, source: text_file, path: {d}/reviews.csv, text_column: review, label_column: sentiment, limit: 0, max_len: 16 }}
+  - {{ name: reviews_jsonl, source: text_file, path: {d}/reviews.jsonl, limit: 40 }}
+  - {{ name: shapes, source: image_folder, path: {d}/images, limit: 0 }}
+  - {{ name: blobs, source: tabular_file, path: {d}/table.csv, label_column: class, limit: 0 }}
+methods: [cls, mean, max, mean_sqrt_len_tokens, weightedmean, lasttoken, "ddcl:4:mixture", "ddcl:3:slots", "pma:2"]
+fit: {{ steps: 5, lr: 0.05, batch: 8, tau: 0 }}
+probe: {{ steps: 50, lr: 0.1, l2: 1.0e-4 }}
+kmeans_restarts: 2
+joint: {{ dataset: reviews, limit: 40, epochs: 2, batch_size: 8, encoder: 1, prototypes: 4,
+          summary: mixture, lr_encoder: 1.0e-4, lr_prototypes: 1.0e-2, lr_head: 1.0e-2, lambda: 0.01 }}
+sweep: {{ eps: [0.01, 1.0], epochs: 1, limit: 24 }}
+tabular: {{ dataset: blobs, hidden: 8, prototypes: 3, summary: slots, lambda: 0.01, epochs: 3,
+            batch_size: 16, lr: 1.0e-2, lr_prototypes: 1.0e-1 }}
+speed: {{ dataset: reviews, batch_size: 8, repeats: 1 }}
+"#
+    ))
+    .unwrap()
+}
+
+fn setup() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    for m in ["text-model", "image-model"] {
+        std::fs::create_dir_all(p.join(m)).unwrap();
+    }
+    ddcl_readout::tiny::text_model(&p.join("text-model"), 1).unwrap();
+    ddcl_readout::tiny::image_model(&p.join("image-model"), 2).unwrap();
+    write_text(p);
+    write_images(p);
+    write_tabular(p);
+    dir
+}
+
+fn probe_means(r: &Results) -> Vec<(String, String, f64)> {
+    r.probe
+        .iter()
+        .map(|p| (p.dataset.clone(), p.method.clone(), p.mean))
+        .collect()
+}
+
+#[test]
+fn every_protocol_runs_and_writes_json_report_and_plots() {
+    let dir = setup();
+    let cfg = config(dir.path());
+    let r = ddcl_bench::run(cfg.clone()).unwrap();
+
+    // datasets, with their seeded splits recorded
+    assert_eq!(r.datasets.len(), 4);
+    let reviews = &r.datasets[0];
+    assert_eq!((reviews.examples, reviews.classes.len()), (48, 2));
+    assert_eq!(reviews.splits.len(), 3);
+    for s in &reviews.splits {
+        assert_eq!((s.train.len(), s.test.len()), (34, 14));
+        let mut all: Vec<usize> = s.train.iter().chain(&s.test).copied().collect();
+        all.sort();
+        assert_eq!(all, (0..48).collect::<Vec<_>>());
+    }
+    assert_ne!(reviews.splits[0].test, reviews.splits[1].test);
+    assert_eq!(r.datasets[1].examples, 40);
+    assert_eq!(r.datasets[2].classes, ["bright", "dark", "stripes"]);
+    assert_eq!(r.datasets[2].tokens_per_example, Some(5.0)); // CLS + 4 patches
+
+    // protocol 1: every method on every encoder dataset, one accuracy per seed
+    assert_eq!(r.probe.len(), 3 * cfg.methods.len());
+    for p in &r.probe {
+        assert_eq!(p.accuracy.len(), 3);
+        assert!(p.accuracy.iter().all(|a| (0.0..=1.0).contains(a)), "{p:?}");
+    }
+    // protocol 2: k-means per non-PMA method, plus DDCL's own hard assignment
+    let per_dataset = cfg.methods.len() - 1 + 1;
+    assert_eq!(r.clustering.len(), 3 * per_dataset);
+    assert!(r.clustering.iter().any(|c| c.method == "ddcl-hard(K=3)"));
+    for c in &r.clustering {
+        assert!(
+            c.accuracy > 0.0 && c.nmi.is_finite() && c.ari.is_finite(),
+            "{c:?}"
+        );
+    }
+    // protocol 3: DDCL and mean, a loss per epoch
+    assert_eq!(r.joint.len(), 2);
+    assert_eq!(r.joint[0].method, "ddcl:4:mixture");
+    assert!(r
+        .joint
+        .iter()
+        .all(|j| j.loss.len() == 2 && j.loss.iter().all(|l| l.is_finite())));
+    assert!(r.joint[0].timescale_held);
+    // protocol 4: one row per eps, separation and V per step
+    assert_eq!(r.sweep.len(), 2);
+    assert!(r.sweep[0].separated && !r.sweep[1].separated);
+    assert_eq!(r.sweep[0].separation.len(), 3); // 17 training examples, batches of 8
+    assert_eq!(r.sweep[0].v.len(), r.sweep[0].separation.len());
+    // protocol 5: both methods learn the blobs
+    assert_eq!(r.tabular.len(), 2);
+    assert!(
+        r.tabular.iter().all(|t| t.accuracy > t.majority),
+        "{:?}",
+        r.tabular
+    );
+    // speed: every method, mean pooling the unit
+    assert_eq!(r.speed.len(), cfg.methods.len());
+    let mean = r.speed.iter().find(|s| s.method == "mean").unwrap();
+    assert_eq!(mean.readout_vs_mean, 1.0);
+    assert!(r
+        .speed
+        .iter()
+        .all(|s| s.readout_ms > 0.0 && s.total_ms >= s.readout_ms));
+
+    // outputs
+    let out = dir.path().join("out");
+    ddcl_bench::write(&r, &out).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(json["schema"], ddcl_bench::SCHEMA);
+    assert_eq!(json["config"]["seeds"], serde_json::json!([0, 1, 2]));
+    assert!(json["machine"]["cpus"].as_u64().unwrap() >= 1);
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    for heading in ["## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## Speed"] {
+        assert!(report.contains(heading), "{heading} missing:\n{report}");
+    }
+    assert!(report.contains("| ddcl:3:slots |"));
+    for svg in ["accuracy.svg", "sweep.svg", "speed.svg"] {
+        let s = std::fs::read_to_string(out.join(svg)).unwrap();
+        assert!(s.starts_with("<svg") && s.contains("</svg>"), "{svg}");
+    }
+
+    // features are cached: the second run encodes nothing and reproduces the numbers
+    let cached = std::fs::read_dir(dir.path().join("cache")).unwrap().count();
+    assert_eq!(cached, 3);
+    let mut again = cfg.clone();
+    again.joint = None;
+    again.sweep = None;
+    again.tabular = None;
+    again.speed = None;
+    let r2 = ddcl_bench::run(again).unwrap();
+    assert_eq!(probe_means(&r), probe_means(&r2));
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("cache")).unwrap().count(),
+        3
+    );
+}
+
+#[test]
+fn quick_and_full_adjust_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    cfg.datasets[0].limit = 5000;
+    let q = cfg.clone().quick();
+    assert_eq!(q.seeds, [0, 1]);
+    assert_eq!(q.datasets[0].limit, 150);
+    assert_eq!(
+        q.datasets[3].limit, 0,
+        "tabular data is cheap and kept whole"
+    );
+    assert!(q.fit.steps <= 30 && q.joint.unwrap().epochs == 1);
+    let f = cfg.full();
+    assert!(f.datasets.iter().all(|d| d.limit == 0));
+}
+
+#[test]
+fn the_default_configs_parse() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/bench.yaml");
+    let cfg = BenchConfig::from_yaml_file(&root).unwrap();
+    assert!(
+        cfg.seeds.len() >= 3,
+        "protocol 1 reports mean ± std over at least three seeds"
+    );
+    let names: Vec<String> = cfg.methods.iter().map(|m| m.to_string()).collect();
+    for m in [
+        "cls",
+        "mean",
+        "max",
+        "mean_sqrt_len_tokens",
+        "weightedmean",
+        "lasttoken",
+    ] {
+        assert!(names.iter().any(|n| n == m), "{m}");
+    }
+    assert!(names.iter().any(|n| n.starts_with("ddcl:")));
+    assert!(names.iter().any(|n| n.starts_with("pma:")));
+    assert!(cfg.joint.is_some() && cfg.sweep.is_some() && cfg.tabular.is_some());
+    assert!(cfg.speed.is_some());
+}
+
+#[test]
+fn config_errors_name_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = serde_yaml_text(dir.path());
+    let typo = good.replace("train_share:", "train_shar:");
+    let err = BenchConfig::from_yaml(&typo).unwrap_err().to_string();
+    assert!(err.contains("train_shar"), "{err}");
+    let bad_method = good.replace("[cls, mean]", "[cls, meen]");
+    let err = BenchConfig::from_yaml(&bad_method).unwrap_err().to_string();
+    assert!(err.contains("meen"), "{err}");
+    let bad_k = good.replace("[cls, mean]", "[cls, \"ddcl:0:mixture\"]");
+    let err = BenchConfig::from_yaml(&bad_k).unwrap_err().to_string();
+    assert!(err.contains("K must be a positive integer"), "{err}");
+    let share = good.replace("train_share: 0.7", "train_share: 1.5");
+    let err = BenchConfig::from_yaml(&share).unwrap_err().to_string();
+    assert!(err.contains("train_share"), "{err}");
+    let no_path = good.replace(", path: x.csv", "");
+    let err = BenchConfig::from_yaml(&no_path).unwrap_err().to_string();
+    assert!(err.contains("`path` is required"), "{err}");
+}
+
+fn serde_yaml_text(dir: &Path) -> String {
+    format!(
+        "seeds: [0]\ntrain_share: 0.7\ntext_model: m\nimage_model: m\nbatch_size: 4\ncache: {}\n\
+         datasets:\n  - {{ name: a, source: text_file, path: x.csv, limit: 0 }}\n\
+         methods: [cls, mean]\nfit: {{ steps: 1, lr: 0.1, batch: 2 }}\n\
+         probe: {{ steps: 1, lr: 0.1, l2: 0.0 }}\nkmeans_restarts: 1\n",
+        dir.display()
+    )
+}
