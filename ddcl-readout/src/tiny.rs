@@ -64,13 +64,31 @@ pub fn randomise(varmap: &VarMap, seed: u64, scale: f32) -> Result<()> {
 
 /// Writes a random tiny BERT (`config.json`, `model.safetensors`) into `dir`.
 pub fn write_bert(dir: &Path, seed: u64) -> Result<()> {
+    write_model(dir, seed, BERT_CONFIG, |vb, cfg| {
+        Bert::new(vb, &parse(cfg)?).map(drop)
+    })
+}
+
+fn parse<T: serde::de::DeserializeOwned>(json: &str) -> Result<T> {
+    serde_json::from_str(json).map_err(|e| Error::Config(e.to_string()))
+}
+
+/// Builds a model with `build` from `config`, randomises it and writes `model.safetensors` and
+/// `config.json` into `dir`.
+fn write_model(
+    dir: &Path,
+    seed: u64,
+    config: &str,
+    build: impl FnOnce(VarBuilder, &str) -> Result<()>,
+) -> Result<()> {
     let varmap = VarMap::new();
-    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
-    let cfg = serde_json::from_str(BERT_CONFIG).map_err(|e| Error::Config(e.to_string()))?;
-    Bert::new(vb, &cfg)?;
+    build(
+        VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu),
+        config,
+    )?;
     randomise(&varmap, seed, 1.0)?;
     varmap.save(dir.join("model.safetensors"))?;
-    std::fs::write(dir.join("config.json"), BERT_CONFIG).map_err(|e| Error::io(dir, e))
+    std::fs::write(dir.join("config.json"), config).map_err(|e| Error::io(dir, e))
 }
 
 /// Writes the tiny word-level `tokenizer.json` (lowercase, whitespace split, `[CLS] x [SEP]`).
@@ -132,11 +150,7 @@ pub fn text_model(dir: &Path, seed: u64) -> Result<()> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn image_model(dir: &Path, seed: u64) -> Result<()> {
-    let varmap = VarMap::new();
-    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
-    let cfg = serde_json::from_str(VIT_CONFIG).map_err(|e| Error::Config(e.to_string()))?;
-    Dinov2::new(vb, &cfg)?;
-    randomise(&varmap, seed, 1.0)?;
-    varmap.save(dir.join("model.safetensors"))?;
-    std::fs::write(dir.join("config.json"), VIT_CONFIG).map_err(|e| Error::io(dir, e))
+    write_model(dir, seed, VIT_CONFIG, |vb, cfg| {
+        Dinov2::new(vb, &parse(cfg)?).map(drop)
+    })
 }

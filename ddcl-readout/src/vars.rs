@@ -20,6 +20,32 @@ struct LoadInto {
     prefix: String,
 }
 
+fn poisoned() -> candle_core::Error {
+    candle_core::Error::msg("lock poisoned")
+}
+
+/// The variable `name` of `varmap` (which must have `shape`), or a new one holding `make()`.
+fn get_or_insert(
+    varmap: &VarMap,
+    name: String,
+    shape: &Shape,
+    make: impl FnOnce() -> candle_core::Result<Tensor>,
+) -> candle_core::Result<Tensor> {
+    let mut data = varmap.data().lock().map_err(|_| poisoned())?;
+    if let Some(var) = data.get(&name) {
+        if var.shape() != shape {
+            candle_core::bail!(
+                "variable `{name}` has shape {:?}, expected {shape:?}",
+                var.shape()
+            );
+        }
+        return Ok(var.as_tensor().clone());
+    }
+    let var = Var::from_tensor(&make()?)?;
+    data.insert(name, var.clone());
+    Ok(var.as_tensor().clone())
+}
+
 impl SimpleBackend for LoadInto {
     fn get(
         &self,
@@ -30,18 +56,9 @@ impl SimpleBackend for LoadInto {
         dev: &Device,
     ) -> candle_core::Result<Tensor> {
         let full = format!("{}{name}", self.prefix);
-        let mut data = self
-            .varmap
-            .data()
-            .lock()
-            .map_err(|_| candle_core::Error::msg("VarMap lock poisoned"))?;
-        if let Some(var) = data.get(&full) {
-            return Ok(var.as_tensor().clone());
-        }
-        let tensor = SimpleBackend::get(&self.file, s, name, h, dtype, dev)?;
-        let var = Var::from_tensor(&tensor)?;
-        data.insert(full, var.clone());
-        Ok(var.as_tensor().clone())
+        get_or_insert(&self.varmap, full, &s.clone(), || {
+            SimpleBackend::get(&self.file, s, name, h, dtype, dev)
+        })
     }
 
     fn get_unchecked(&self, name: &str, dtype: DType, dev: &Device) -> candle_core::Result<Tensor> {
@@ -179,22 +196,10 @@ impl SimpleBackend for SeededInit {
         dtype: DType,
         dev: &Device,
     ) -> candle_core::Result<Tensor> {
-        let poisoned = || candle_core::Error::msg("lock poisoned");
-        let mut data = self.varmap.data().lock().map_err(|_| poisoned())?;
-        if let Some(var) = data.get(name) {
-            if var.shape() != &s {
-                candle_core::bail!(
-                    "variable `{name}` has shape {:?}, expected {s:?}",
-                    var.shape()
-                );
-            }
-            return Ok(var.as_tensor().clone());
-        }
-        let values = draw(h, &s, &mut *self.rng.lock().map_err(|_| poisoned())?);
-        let tensor = Tensor::from_vec(values, s, dev)?.to_dtype(dtype)?;
-        let var = Var::from_tensor(&tensor)?;
-        data.insert(name.to_string(), var.clone());
-        Ok(var.as_tensor().clone())
+        get_or_insert(&self.varmap, name.to_string(), &s.clone(), || {
+            let mut rng = self.rng.lock().map_err(|_| poisoned())?;
+            Tensor::from_vec(draw(h, &s, &mut rng), s, dev)?.to_dtype(dtype)
+        })
     }
 
     fn get_unchecked(&self, name: &str, _: DType, _: &Device) -> candle_core::Result<Tensor> {
