@@ -35,6 +35,8 @@ pub struct Results {
     pub machine: Machine,
     /// Wall-clock seconds of the run.
     pub seconds: f64,
+    /// Peak resident memory of the process over the run, MiB (Linux).
+    pub peak_rss_mib: Option<f64>,
     /// The datasets as sampled.
     pub datasets: Vec<DatasetInfo>,
     /// Protocol 1: linear-probe accuracy per dataset and method, over the seeds.
@@ -212,6 +214,7 @@ pub fn run(cfg: BenchConfig) -> Result<Results> {
         git_revision: git_revision(),
         machine: Machine::here(),
         seconds: 0.0,
+        peak_rss_mib: None,
         datasets: Vec::new(),
         probe: Vec::new(),
         clustering: Vec::new(),
@@ -302,6 +305,7 @@ pub fn run(cfg: BenchConfig) -> Result<Results> {
         }
     }
     results.seconds = started.elapsed().as_secs_f64();
+    results.peak_rss_mib = crate::speed::peak_rss_mib();
     Ok(results)
 }
 

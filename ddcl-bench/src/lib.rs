@@ -5,6 +5,7 @@
 //! this library holds its parts: datasets, feature cache, methods, protocols, metrics, report.
 #![warn(missing_docs)]
 
+mod alloc;
 mod bench;
 mod config;
 mod data;
@@ -17,6 +18,7 @@ mod report;
 mod speed;
 mod tabular;
 
+pub use alloc::{heap_peak_since_reset, reset_heap_peak, CountingAlloc};
 pub use bench::{
     run, write, ClusterRow, DatasetInfo, JointRow, Machine, ProbeRow, Results, SplitInfo, SweepRow,
     TabularRow, SCHEMA,

@@ -14,6 +14,9 @@ use clap::Parser;
 use ddcl_bench::BenchConfig;
 use tracing_subscriber::EnvFilter;
 
+#[global_allocator]
+static ALLOC: ddcl_bench::CountingAlloc = ddcl_bench::CountingAlloc;
+
 /// Does the DDCL readout beat mean pooling and CLS, where, by how much, and at what cost?
 ///
 /// Runs the protocols of the config on its datasets and writes `results.json` (schema

@@ -13,13 +13,14 @@ pub fn markdown(r: &Results) -> String {
     let _ = writeln!(s, "# ddcl-bench report\n");
     let _ = writeln!(
         s,
-        "Schema `{}`, git `{}`, {} ({} threads, {}), {:.0} s. Seeds {:?}, train share {}.\n",
+        "Schema `{}`, git `{}`, {} ({} threads, {}), {:.0} s, peak RSS {} MiB. Seeds {:?}, train share {}.\n",
         r.schema,
         r.git_revision.as_deref().unwrap_or("unknown"),
         r.machine.cpu.as_deref().unwrap_or(r.machine.arch),
         r.machine.cpus,
         r.machine.os,
         r.seconds,
+        mib(r.peak_rss_mib),
         r.config.seeds,
         r.config.train_share
     );
@@ -135,24 +136,26 @@ pub fn markdown(r: &Results) -> String {
         }
     }
     if !r.speed.is_empty() {
-        let _ = writeln!(s, "\n## Speed (text encoder, one batch; medians)\n\n| method | readout ms | readout tokens/s | readout vs mean | encoder + readout ms | tokens/s | peak RSS MiB | readout extra MiB |\n|---|---|---|---|---|---|---|---|");
+        let _ = writeln!(s, "\n## Speed (text encoder, one batch; medians)\n\n| method | readout ms | readout tokens/s | readout vs mean | encoder + readout ms | tokens/s | readout heap MiB |\n|---|---|---|---|---|---|---|");
         for p in &r.speed {
-            let mib = |m: Option<f64>| m.map_or("—".into(), |m| format!("{m:.1}"));
             let _ = writeln!(
                 s,
-                "| {} | {:.3} | {:.0} | {:.1}x | {:.1} | {:.0} | {} | {} |",
+                "| {} | {:.3} | {:.0} | {:.1}x | {:.1} | {:.0} | {} |",
                 p.method,
                 p.readout_ms,
                 p.readout_tokens_per_s,
                 p.readout_vs_mean,
                 p.total_ms,
                 p.total_tokens_per_s,
-                mib(p.peak_rss_mib),
-                mib(p.readout_extra_mib)
+                mib(p.readout_heap_mib)
             );
         }
     }
     s
+}
+
+fn mib(m: Option<f64>) -> String {
+    m.map_or("—".into(), |m| format!("{m:.1}"))
 }
 
 fn fmt(xs: &[f64]) -> String {

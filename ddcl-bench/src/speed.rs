@@ -28,11 +28,9 @@ pub struct SpeedRow {
     pub total_tokens_per_s: f64,
     /// Readout time relative to mean pooling's.
     pub readout_vs_mean: f64,
-    /// Peak resident memory of the process during this method's runs, MiB (Linux; the peak
-    /// is reset before each method).
-    pub peak_rss_mib: Option<f64>,
-    /// Memory the readout added on top of the resident set before its runs, MiB (Linux).
-    pub readout_extra_mib: Option<f64>,
+    /// Heap the readout needs on top of what was live before it (peak over its runs), MiB;
+    /// measured by [`crate::CountingAlloc`] where it is the global allocator.
+    pub readout_heap_mib: Option<f64>,
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -40,17 +38,10 @@ fn median(mut xs: Vec<f64>) -> f64 {
     xs.get(xs.len() / 2).copied().unwrap_or(0.0)
 }
 
-/// Resets the kernel's peak-RSS mark to the current resident set (Linux).
-fn reset_peak() {
-    std::fs::write("/proc/self/clear_refs", "5").ok();
-}
-
-/// A field of /proc/self/status in MiB: `VmHWM` (peak) or `VmRSS` (current).
-fn status_mib(field: &str) -> Option<f64> {
+/// The process's peak resident set so far, MiB (Linux `VmHWM`).
+pub(crate) fn peak_rss_mib() -> Option<f64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s
-        .lines()
-        .find(|l| l.strip_prefix(field).is_some_and(|r| r.starts_with(':')))?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
 }
@@ -89,8 +80,7 @@ pub fn speed(
     let pb = progress(methods.len(), "speed");
     for m in methods {
         let fitted = m.fit(&states, &labels, 2, &quick, seed)?;
-        reset_peak();
-        let base = status_mib("VmRSS");
+        let base = crate::reset_heap_peak();
         fitted.apply(&states)?; // warm-up
         let mut ms = Vec::new();
         for _ in 0..repeats * 5 {
@@ -109,8 +99,8 @@ pub fn speed(
             total_ms: total,
             total_tokens_per_s: tokens as f64 / (total / 1e3),
             readout_vs_mean: 0.0,
-            peak_rss_mib: status_mib("VmHWM"),
-            readout_extra_mib: status_mib("VmHWM").zip(base).map(|(p, b)| (p - b).max(0.0)),
+            readout_heap_mib: crate::heap_peak_since_reset()
+                .map(|p| p.saturating_sub(base) as f64 / (1024.0 * 1024.0)),
         });
         pb.inc(1);
     }

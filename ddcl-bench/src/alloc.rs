@@ -1,0 +1,69 @@
+//! A counting global allocator, so that the speed section can report the heap a readout needs.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+
+static CURRENT: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// The system allocator, counting live and peak heap bytes. The `ddcl-bench` binary installs it;
+/// where it is not the global allocator, [`heap_peak_since_reset`] returns `None`.
+///
+/// ```no_run
+/// #[global_allocator]
+/// static ALLOC: ddcl_bench::CountingAlloc = ddcl_bench::CountingAlloc;
+/// ```
+pub struct CountingAlloc;
+
+// SAFETY: every call is forwarded unchanged to `System`; the counters only observe sizes.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = System.alloc(layout);
+        if !p.is_null() {
+            grew(layout.size());
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let p = System.alloc_zeroed(layout);
+        if !p.is_null() {
+            grew(layout.size());
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout);
+        CURRENT.fetch_sub(layout.size(), Relaxed);
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let p = System.realloc(ptr, layout, new_size);
+        if !p.is_null() {
+            CURRENT.fetch_sub(layout.size(), Relaxed);
+            grew(new_size);
+        }
+        p
+    }
+}
+
+fn grew(bytes: usize) {
+    INSTALLED.store(true, Relaxed);
+    let now = CURRENT.fetch_add(bytes, Relaxed) + bytes;
+    PEAK.fetch_max(now, Relaxed);
+}
+
+/// Starts a new peak measurement at the current live heap; returns that live heap in bytes.
+pub fn reset_heap_peak() -> usize {
+    let now = CURRENT.load(Relaxed);
+    PEAK.store(now, Relaxed);
+    now
+}
+
+/// The highest live heap, in bytes, since [`reset_heap_peak`]; `None` unless
+/// [`CountingAlloc`] is the global allocator.
+pub fn heap_peak_since_reset() -> Option<usize> {
+    INSTALLED.load(Relaxed).then(|| PEAK.load(Relaxed))
+}
