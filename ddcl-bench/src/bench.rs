@@ -295,14 +295,44 @@ pub fn run(cfg: BenchConfig) -> Result<Results> {
     if let Some(t) = &cfg.tabular {
         results.tabular = tabular_protocol(&cfg, t)?;
     }
-    if let (Some(s), Some(enc)) = (&cfg.speed, &text) {
-        let d = cfg.datasets.iter().find(|d| d.name == s.dataset);
-        if let Some(d) = d {
-            let data = load(&d.name, &d.source()?, d.limit, seed0)?;
-            if let Inputs::Text(texts) = &data.inputs {
-                results.speed = speed(enc, texts, s, &cfg.methods, &cfg.fit, seed0)?;
+    for (s, name) in cfg
+        .speed
+        .iter()
+        .flat_map(|s| s.datasets.iter().map(move |d| (s, d)))
+    {
+        let d = cfg.datasets.iter().find(|d| &d.name == name);
+        let Some(d) = d else { continue };
+        let data = load(&d.name, &d.source()?, d.limit, seed0)?;
+        let n = s.batch_size.min(data.len());
+        let rows = match (&data.inputs, &text, &image) {
+            (Inputs::Text(texts), Some(enc), _) => {
+                let batch = enc.tokenize(&texts[..n])?;
+                let mask = batch.mask.to_dtype(DType::U8)?;
+                let mut encode = || {
+                    Ok(States {
+                        hidden: enc.forward(&batch)?,
+                        mask: mask.clone(),
+                    })
+                };
+                speed(&d.name, n, &mut encode, s, &cfg.methods, &cfg.fit, seed0)?
             }
-        }
+            (Inputs::Images(images), _, Some(enc)) => {
+                let pixels = enc.pixels(&images[..n])?;
+                let mut encode = || {
+                    let hidden = enc.forward(&pixels)?;
+                    let (b, t, _) = hidden.dims3()?;
+                    let mask = Tensor::ones((b, t), DType::U8, &dev)?;
+                    Ok(States { hidden, mask })
+                };
+                speed(&d.name, n, &mut encode, s, &cfg.methods, &cfg.fit, seed0)?
+            }
+            _ => {
+                return Err(Error::Config(format!(
+                    "speed: `{name}` is not an encoder dataset of this run"
+                )))
+            }
+        };
+        results.speed.extend(rows);
     }
     results.seconds = started.elapsed().as_secs_f64();
     results.peak_rss_mib = crate::speed::peak_rss_mib();

@@ -163,8 +163,8 @@ pub struct TabularConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SpeedConfig {
-    /// Name of a text dataset whose sentences are timed.
-    pub dataset: String,
+    /// Names of datasets (text or images) whose first `batch_size` examples are timed.
+    pub datasets: Vec<String>,
     /// Sequences per batch.
     pub batch_size: usize,
     /// Timed repetitions (the median is reported).
@@ -247,8 +247,8 @@ impl yaml::Validated for BenchConfig {
         if let Some(t) = &self.tabular {
             known("tabular", &t.dataset)?;
         }
-        if let Some(s) = &self.speed {
-            known("speed", &s.dataset)?;
+        for d in self.speed.iter().flat_map(|s| &s.datasets) {
+            known("speed", d)?;
         }
         if self.sweep.is_some() && self.joint.is_none() {
             return bad("sweep needs the joint section (its dataset and settings)".into());

@@ -136,17 +136,19 @@ pub fn markdown(r: &Results) -> String {
         }
     }
     if !r.speed.is_empty() {
-        let _ = writeln!(s, "\n## Speed (text encoder, one batch; medians)\n\n| method | readout ms | readout tokens/s | readout vs mean | encoder + readout ms | tokens/s | readout heap MiB |\n|---|---|---|---|---|---|---|");
+        let _ = writeln!(s, "\n## Speed (one batch through the real encoder; medians)\n\n| dataset | method | readout ms | readout tokens/s | readout vs mean | encoder + readout ms | tokens/s | examples/s | readout heap MiB |\n|---|---|---|---|---|---|---|---|---|");
         for p in &r.speed {
             let _ = writeln!(
                 s,
-                "| {} | {:.3} | {:.0} | {:.1}x | {:.1} | {:.0} | {} |",
+                "| {} | {} | {:.3} | {:.0} | {:.1}x | {:.1} | {:.0} | {:.1} | {} |",
+                p.dataset,
                 p.method,
                 p.readout_ms,
                 p.readout_tokens_per_s,
                 p.readout_vs_mean,
                 p.total_ms,
                 p.total_tokens_per_s,
+                p.total_examples_per_s,
                 mib(p.readout_heap_mib)
             );
         }
@@ -235,28 +237,28 @@ pub fn plots(r: &Results, dir: &Path) -> Result<()> {
         )?;
     }
     if !r.speed.is_empty() {
-        let labels: Vec<String> = r.speed.iter().map(|p| p.method.clone()).collect();
-        let series = vec![
-            (
-                "readout".to_string(),
-                r.speed
+        let labels: Vec<String> = unique(r.speed.iter().map(|p| p.method.as_str()))
+            .into_iter()
+            .map(String::from)
+            .collect();
+        let series: Vec<Series> = unique(r.speed.iter().map(|p| p.dataset.as_str()))
+            .into_iter()
+            .map(|d| {
+                let pts = r
+                    .speed
                     .iter()
-                    .enumerate()
-                    .map(|(i, p)| (i as f64, p.readout_ms))
-                    .collect(),
-            ),
-            (
-                "encoder + readout".to_string(),
-                r.speed
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| (i as f64, p.total_ms))
-                    .collect(),
-            ),
-        ];
+                    .filter(|p| p.dataset == d)
+                    .filter_map(|p| {
+                        let i = labels.iter().position(|m| *m == p.method)?;
+                        Some((i as f64, p.readout_ms))
+                    })
+                    .collect();
+                (format!("{d}: readout"), pts)
+            })
+            .collect();
         chart(
             &dir.join("speed.svg"),
-            "ms per batch",
+            "readout ms per batch",
             "method",
             "ms",
             &series,

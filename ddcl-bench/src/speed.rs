@@ -1,20 +1,20 @@
-//! Speed of each pooling method on the real encoder: readout alone and encoder + readout.
+//! Speed of each pooling method on the real encoders: readout alone and encoder + readout.
 
 use std::time::Instant;
 
-use candle_core::DType;
-use ddcl_readout::TextEncoder;
 use serde::Serialize;
 
 use crate::features::progress;
 use crate::{FitConfig, Method, Result, SpeedConfig, States};
 
-/// Timing of one method (medians over the repeats).
+/// Timing of one method on one dataset's batch (medians over the repeats).
 #[derive(Debug, Clone, Serialize)]
 pub struct SpeedRow {
+    /// The dataset whose examples were timed.
+    pub dataset: String,
     /// The method.
     pub method: String,
-    /// Sequences per batch.
+    /// Examples (sequences or images) per batch.
     pub batch: usize,
     /// Real tokens per batch.
     pub tokens: usize,
@@ -26,6 +26,8 @@ pub struct SpeedRow {
     pub total_ms: f64,
     /// Encoder and readout, real tokens per second.
     pub total_tokens_per_s: f64,
+    /// Encoder and readout, examples (sequences or images) per second.
+    pub total_examples_per_s: f64,
     /// Readout time relative to mean pooling's.
     pub readout_vs_mean: f64,
     /// Heap the readout needs on top of what was live before it (peak over its runs), MiB;
@@ -46,38 +48,34 @@ pub(crate) fn peak_rss_mib() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-/// Times every method on one batch of `texts` (its first `batch_size` sentences).
+/// Times every method on the token states of one batch of `n` examples of `dataset`, which
+/// `encode` computes (the encoder's part of the time).
 pub fn speed(
-    enc: &TextEncoder,
-    texts: &[String],
+    dataset: &str,
+    n: usize,
+    encode: &mut dyn FnMut() -> Result<States>,
     cfg: &SpeedConfig,
     methods: &[Method],
     fit: &FitConfig,
     seed: u64,
 ) -> Result<Vec<SpeedRow>> {
-    let n = cfg.batch_size.min(texts.len());
-    let batch = enc.tokenize(&texts[..n])?;
     let repeats = cfg.repeats.max(1);
     let mut enc_ms = Vec::new();
-    let mut hidden = None;
+    let mut states = None;
     for _ in 0..repeats {
         let t = Instant::now();
-        hidden = Some(enc.forward(&batch)?);
+        states = Some(encode()?);
         enc_ms.push(t.elapsed().as_secs_f64() * 1e3);
     }
-    let Some(hidden) = hidden else {
+    let Some(states) = states else {
         return Ok(Vec::new());
-    };
-    let states = States {
-        hidden,
-        mask: batch.mask.to_dtype(DType::U8)?,
     };
     let tokens = states.tokens()?;
     let encoder = median(enc_ms);
     let labels: Vec<usize> = (0..n).map(|i| i % 2).collect();
     let quick = FitConfig { steps: 1, ..*fit };
     let mut rows = Vec::new();
-    let pb = progress(methods.len(), "speed");
+    let pb = progress(methods.len(), &format!("speed {dataset}"));
     for m in methods {
         let fitted = m.fit(&states, &labels, 2, &quick, seed)?;
         let base = crate::reset_heap_peak();
@@ -91,6 +89,7 @@ pub fn speed(
         let readout = median(ms);
         let total = encoder + readout;
         rows.push(SpeedRow {
+            dataset: dataset.to_string(),
             method: m.to_string(),
             batch: n,
             tokens,
@@ -98,6 +97,7 @@ pub fn speed(
             readout_tokens_per_s: tokens as f64 / (readout / 1e3),
             total_ms: total,
             total_tokens_per_s: tokens as f64 / (total / 1e3),
+            total_examples_per_s: n as f64 / (total / 1e3),
             readout_vs_mean: 0.0,
             readout_heap_mib: crate::heap_peak_since_reset()
                 .map(|p| p.saturating_sub(base) as f64 / (1024.0 * 1024.0)),

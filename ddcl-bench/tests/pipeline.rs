@@ -100,7 +100,7 @@ joint: {{ dataset: reviews, limit: 40, epochs: 2, batch_size: 8, encoder: 1, pro
 sweep: {{ eps: [0.01, 1.0], epochs: 1, limit: 24 }}
 tabular: {{ dataset: blobs, hidden: 8, prototypes: 3, summary: slots, lambda: 0.01, epochs: 3,
             batch_size: 16, lr: 1.0e-2, lr_prototypes: 1.0e-1 }}
-speed: {{ dataset: reviews, batch_size: 8, repeats: 1 }}
+speed: {{ datasets: [reviews, shapes], batch_size: 8, repeats: 1 }}
 "#
     ))
     .unwrap()
@@ -185,14 +185,23 @@ fn every_protocol_runs_and_writes_json_report_and_plots() {
         "{:?}",
         r.tabular
     );
-    // speed: every method, mean pooling the unit
-    assert_eq!(r.speed.len(), cfg.methods.len());
-    let mean = r.speed.iter().find(|s| s.method == "mean").unwrap();
-    assert_eq!(mean.readout_vs_mean, 1.0);
+    // speed: every method on text and on images, mean pooling the unit on each
+    assert_eq!(r.speed.len(), 2 * cfg.methods.len());
+    for d in ["reviews", "shapes"] {
+        let mean = r
+            .speed
+            .iter()
+            .find(|s| s.dataset == d && s.method == "mean")
+            .unwrap();
+        assert_eq!(mean.readout_vs_mean, 1.0);
+    }
+    let images = r.speed.iter().find(|s| s.dataset == "shapes").unwrap();
+    assert_eq!((images.batch, images.tokens), (8, 8 * 5));
     assert!(r
         .speed
         .iter()
         .all(|s| s.readout_ms > 0.0 && s.total_ms >= s.readout_ms));
+    assert!(r.speed.iter().all(|s| s.total_examples_per_s > 0.0));
 
     // outputs
     let out = dir.path().join("out");
