@@ -38,7 +38,7 @@ static ALLOC: ddcl_bench::CountingAlloc = ddcl_bench::CountingAlloc;
 #[derive(Parser)]
 #[command(version, verbatim_doc_comment)]
 struct Args {
-    /// The YAML config (unknown keys are rejected). The default runs in about 15 minutes on
+    /// The YAML config (unknown keys are rejected). The default runs in about 9 minutes on
     /// two CPU cores.
     #[arg(long, default_value = "configs/bench.yaml")]
     config: PathBuf,
