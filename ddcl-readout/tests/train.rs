@@ -37,19 +37,19 @@ train:
     RunConfig::from_yaml(&yaml).unwrap()
 }
 
+/// The tiny model in `dir` as a trainable encoder whose variables live in `varmap`.
+fn trainable_encoder(dir: &Path, varmap: &VarMap) -> TextEncoder {
+    let model = ModelSource::new(dir.to_str().unwrap());
+    let weights = Weights::Trainable {
+        varmap,
+        prefix: ENCODER,
+    };
+    TextEncoder::load(&model, weights, DType::F32, &Device::Cpu).unwrap()
+}
+
 fn trainer(dir: &Path, cfg: RunConfig) -> (Trainer<TextEncoder>, Vec<(TextBatch, Tensor)>) {
     let varmap = VarMap::new();
-    let model = ModelSource::new(dir.to_str().unwrap());
-    let enc = TextEncoder::load(
-        &model,
-        Weights::Trainable {
-            varmap: &varmap,
-            prefix: ENCODER,
-        },
-        DType::F32,
-        &Device::Cpu,
-    )
-    .unwrap();
+    let enc = trainable_encoder(dir, &varmap);
     let data = [
         ("good film loved it", 1u32),
         ("bad film hated it", 0),
@@ -233,17 +233,7 @@ fn timescale_policy_and_labels() {
     let mut cfg = config(dir.path(), "all");
     cfg.train.lr_encoder = 1e-2; // eps = 0.2 > 0.1
     let varmap = VarMap::new();
-    let model = ModelSource::new(dir.path().to_str().unwrap());
-    let enc = TextEncoder::load(
-        &model,
-        Weights::Trainable {
-            varmap: &varmap,
-            prefix: ENCODER,
-        },
-        DType::F32,
-        &Device::Cpu,
-    )
-    .unwrap();
+    let enc = trainable_encoder(dir.path(), &varmap);
     let err = Trainer::new(enc, cfg.clone(), varmap, DType::F32)
         .err()
         .unwrap();
