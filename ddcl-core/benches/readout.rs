@@ -34,7 +34,11 @@ fn config(backend: Backend) -> AssignConfig {
 
 /// Forward: the assignment, its losses and the mixture summary.
 fn forward(c: &Case, backend: Backend) -> Tensor {
-    let a = assign(&c.h, Some(&c.mask), &c.p, &config(backend)).unwrap();
+    forward_with(c, &config(backend))
+}
+
+fn forward_with(c: &Case, cfg: &AssignConfig) -> Tensor {
+    let a = assign(&c.h, Some(&c.mask), &c.p, cfg).unwrap();
     let s = a.mixture(&c.p).unwrap();
     (a.losses.sq + s.sum_all().unwrap()).unwrap()
 }
@@ -65,6 +69,10 @@ fn shapes(cr: &mut Criterion) {
         });
         g.bench_function("fused_forward", |bn| {
             bn.iter(|| forward(&c, Backend::Fused))
+        });
+        g.bench_function("fused_forward_portable", |bn| {
+            let cfg = config(Backend::Fused).with_simd(false);
+            bn.iter(|| forward_with(&c, &cfg))
         });
         g.bench_function("fused_forward_checked", |bn| {
             let cfg = AssignConfig::new(1.0).unwrap();

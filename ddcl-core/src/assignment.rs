@@ -80,7 +80,7 @@ pub fn assign(
     let inputs = input::check(h, mask, p, cfg.check_finite())?;
     let (q, dist, token_losses) = match cfg.backend() {
         Backend::Reference => reference::assign(h, &inputs.mask, p, cfg.tau())?,
-        Backend::Fused => fused_assign(h, p, &inputs, cfg.tau())?,
+        Backend::Fused => fused_assign(h, p, &inputs, cfg)?,
     };
     let mask = inputs.mask;
     let tokens = mask.sum(D::Minus1)?;
@@ -107,7 +107,7 @@ fn fused_assign(
     h: &Tensor,
     p: &Tensor,
     inputs: &Inputs,
-    tau: f64,
+    cfg: &AssignConfig,
 ) -> Result<(Tensor, Tensor, Tensor)> {
     if !h.device().is_cpu() {
         return Err(Error::Device {
@@ -130,7 +130,10 @@ fn fused_assign(
     let y = h.contiguous()?.apply_op3(
         &p.contiguous()?,
         &inputs.mask.contiguous()?,
-        fused::Assign { tau },
+        fused::Assign {
+            tau: cfg.tau(),
+            simd: cfg.simd(),
+        },
     )?;
     // three contiguous planes: q, d, loss terms
     let plane = |start: usize, len: usize, w: usize| y.narrow(0, start, len)?.reshape((b, t, w));

@@ -27,6 +27,7 @@ pub struct AssignConfig {
     tau: f64,
     backend: Backend,
     check_finite: bool,
+    simd: bool,
 }
 
 impl AssignConfig {
@@ -40,6 +41,7 @@ impl AssignConfig {
             tau,
             backend: Backend::default(),
             check_finite: true,
+            simd: true,
         })
     }
 
@@ -57,6 +59,13 @@ impl AssignConfig {
         }
     }
 
+    /// Lets the fused backend run its vectorised forward kernel where the CPU has one (on by
+    /// default; today AVX-512 for f32 and K <= 64). Off, the portable kernel runs: the same
+    /// values to rounding, for comparison and for tests of both.
+    pub fn with_simd(self, simd: bool) -> Self {
+        Self { simd, ..self }
+    }
+
     /// The temperature.
     pub fn tau(&self) -> f64 {
         self.tau
@@ -65,6 +74,11 @@ impl AssignConfig {
     /// The implementation.
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Whether the fused backend may run its vectorised kernel.
+    pub fn simd(&self) -> bool {
+        self.simd
     }
 
     /// Whether inputs are checked for NaN and infinity.

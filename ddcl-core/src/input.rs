@@ -3,6 +3,7 @@
 use candle_core::{DType, Tensor, D};
 
 use crate::fused::NonFinite;
+use crate::matmul::matmul;
 use crate::{Error, Result};
 
 /// Checked inputs: the number of prototypes, and the mask as 0/1 in the dtype of the hidden states.
@@ -144,5 +145,5 @@ pub(crate) fn masked(h: &Tensor, mask: &Tensor) -> Result<Tensor> {
 /// `sum_t mask[b,t] x[b,t,:]`, (B, W), for `x` (B, T, W) and `mask` (B, T) of x's dtype: one
 /// batched GEMM, far faster in candle than a reduction over the middle dimension.
 pub(crate) fn token_sum(mask: &Tensor, x: &Tensor) -> Result<Tensor> {
-    Ok(mask.unsqueeze(1)?.matmul(&x.contiguous()?)?.squeeze(1)?)
+    Ok(matmul(&mask.unsqueeze(1)?, x)?.squeeze(1)?)
 }

@@ -36,6 +36,7 @@ mod diagnostics;
 mod error;
 mod fused;
 mod input;
+mod matmul;
 mod pool;
 mod reference;
 mod summary;

@@ -3,6 +3,7 @@
 use candle_core::{Tensor, D};
 
 use crate::input::{masked, token_sum};
+use crate::matmul::matmul;
 use crate::{Assignment, Result};
 
 /// Added to the soft token count of a prototype before dividing in [`Assignment::slots`].
@@ -54,7 +55,8 @@ impl Assignment {
     /// # Ok::<(), ddcl_core::Error>(())
     /// ```
     pub fn reconstruction(&self, p: &Tensor) -> Result<Tensor> {
-        Ok(self.q.broadcast_matmul(p)?)
+        let (b, t, k) = self.q.dims3()?;
+        Ok(matmul(&self.q.reshape((b * t, k))?, p)?.reshape((b, t, ()))?)
     }
 
     /// Occupancy pi (B, K): the mean assignment over each sequence's real tokens; zeros for a
@@ -66,7 +68,7 @@ impl Assignment {
 
     /// Mixture s = pi P (B, D).
     pub fn mixture(&self, p: &Tensor) -> Result<Tensor> {
-        Ok(self.occupancy()?.matmul(p)?)
+        matmul(&self.occupancy()?, p)
     }
 
     /// Slots (B, K, D): per prototype, the q-weighted mean of the real tokens.
@@ -106,6 +108,6 @@ impl Assignment {
     /// sum_t q[t,k] h_t, (B, K, D), over real tokens only.
     fn weighted_sums(&self, h: &Tensor) -> Result<Tensor> {
         let h = masked(h, &self.mask)?;
-        Ok(self.q.transpose(1, 2)?.matmul(&h)?)
+        matmul(&self.q.transpose(1, 2)?, &h)
     }
 }

@@ -4,7 +4,7 @@ mod common;
 
 use candle_core::{DType, Tensor};
 use common::*;
-use ddcl_core::Backend;
+use ddcl_core::{assign, Backend};
 
 fn compare(seed: u64, b: usize, t: usize, d: usize, k: usize, tau: f64, lens: Option<&[usize]>) {
     let h = uniform(seed, &[b, t, d], 2.0, DType::F64);
@@ -41,9 +41,12 @@ fn fused_matches_reference_f32() {
     let p = uniform(6, &[8, 32], 1.0, DType::F32);
     let mask = ragged(&[100, 50, 1, 77], 100);
     let r = run(&h, Some(&mask), &p, 0.5, Backend::Reference);
-    let f = run(&h, Some(&mask), &p, 0.5, Backend::Fused);
-    assert_close("q", &f.q, &r.q, 1e-6, 1e-4);
-    assert_close("token losses", &f.token_losses, &r.token_losses, 1e-5, 1e-5);
+    for simd in [true, false] {
+        let cfg = config(0.5, Backend::Fused).with_simd(simd);
+        let f = assign(&h, Some(&mask), &p, &cfg).unwrap();
+        assert_close("q", &f.q, &r.q, 1e-6, 1e-4);
+        assert_close("token losses", &f.token_losses, &r.token_losses, 1e-5, 1e-5);
+    }
     let (fh, fp) = grads(&h, Some(&mask), &p, 0.5, Backend::Fused);
     let (rh, rp) = grads(&h, Some(&mask), &p, 0.5, Backend::Reference);
     assert_close("dL/dh", &fh, &rh, 1e-4, 1e-3);
@@ -143,4 +146,58 @@ fn gradients_of_one_input_alone_match_both() {
     };
     assert_close("dL/dh alone", &only(true), &both_h, 0.0, 0.0);
     assert_close("dL/dp alone", &only(false), &both_p, 0.0, 0.0);
+}
+
+/// The vectorised f32 kernel (where this CPU has one) against the portable one, over the K and D
+/// that exercise its lane tails and panels, with tokens on and next to prototypes (the
+/// recomputation paths) and ragged masks: the same values up to f32 rounding.
+#[test]
+fn vector_kernel_matches_portable() {
+    for (seed, k, d) in [
+        (1, 1, 1),
+        (2, 5, 7),
+        (3, 16, 384),
+        (4, 17, 8),
+        (5, 33, 31),
+        (6, 64, 16),
+        (7, 65, 9),
+    ] {
+        let p = uniform(seed, &[k, d], 3.0, DType::F32);
+        let mut hv = to_vec(&uniform(seed + 1, &[3, 40, d], 3.0, DType::F64));
+        let pv = to_vec(&p);
+        // rows 0, 3, 6, ... on a prototype, rows 1, 4, ... a hair away
+        for row in 0..3 * 40 {
+            let j = row % k;
+            match row % 3 {
+                0 => hv[row * d..(row + 1) * d].copy_from_slice(&pv[j * d..(j + 1) * d]),
+                1 => hv[row * d..(row + 1) * d]
+                    .iter_mut()
+                    .zip(&pv[j * d..(j + 1) * d])
+                    .for_each(|(h, &p)| *h = p + 1e-4),
+                _ => {}
+            }
+        }
+        let h = Tensor::from_vec(hv, (3, 40, d), &candle_core::Device::Cpu)
+            .unwrap()
+            .to_dtype(DType::F32)
+            .unwrap();
+        let mask = ragged(&[40, 23, 0], 40);
+        let run_with = |simd: bool| {
+            let cfg = config(0.7, Backend::Fused).with_simd(simd);
+            assign(&h, Some(&mask), &p, &cfg).unwrap()
+        };
+        let (v, s) = (run_with(true), run_with(false));
+        let what = |name: &str| format!("K={k} D={d} {name}");
+        assert_close(&what("q"), &v.q, &s.q, 1e-6, 1e-5);
+        assert_close(&what("dist"), &v.dist, &s.dist, 1e-4, 1e-5);
+        assert_close(
+            &what("losses"),
+            &v.token_losses,
+            &s.token_losses,
+            1e-4,
+            1e-5,
+        );
+        let (gv, gs) = (probe(&v, 3), probe(&s, 3));
+        assert_close(&what("probe"), &gv, &gs, 1e-4, 1e-5);
+    }
 }

@@ -4,6 +4,9 @@ use std::ops::{Add, Mul, Sub};
 
 use candle_core::Layout;
 
+use super::forward::BlockIo;
+use super::protos::Protos;
+
 /// A float the fused kernels run on (f32 or f64). Matrix products run in `Self`; every per-token
 /// reduction is accumulated in f64.
 pub(crate) trait Elem:
@@ -19,29 +22,74 @@ pub(crate) trait Elem:
 {
     const ZERO: Self;
     const ONE: Self;
+    /// The prototype bank laid out for a vectorised forward kernel of this type.
+    type Vector: Sync;
     fn to_f64(self) -> f64;
     fn from_f64(v: f64) -> Self;
+    /// The vectorised kernel's layout of `protos`, when this CPU runs one for this type and K.
+    fn vector(protos: &Protos<Self>) -> Option<Self::Vector>;
+    /// One block of the forward on the vectorised kernel; same results as the portable one.
+    fn vector_block(
+        v: &Self::Vector,
+        protos: &Protos<Self>,
+        p: &[Self],
+        tau: f64,
+        io: BlockIo<Self>,
+    );
 }
 
 impl Elem for f32 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
+    #[cfg(target_arch = "x86_64")]
+    type Vector = super::avx512::Packed;
+    #[cfg(not(target_arch = "x86_64"))]
+    type Vector = std::convert::Infallible;
     fn to_f64(self) -> f64 {
         self as f64
     }
     fn from_f64(v: f64) -> Self {
         v as f32
     }
+    #[cfg(target_arch = "x86_64")]
+    fn vector(protos: &Protos<Self>) -> Option<Self::Vector> {
+        super::avx512::Packed::new(protos)
+    }
+    #[cfg(target_arch = "x86_64")]
+    fn vector_block(
+        v: &Self::Vector,
+        protos: &Protos<Self>,
+        p: &[Self],
+        tau: f64,
+        io: BlockIo<Self>,
+    ) {
+        v.block(protos, p, tau, io)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    fn vector(_: &Protos<Self>) -> Option<Self::Vector> {
+        None
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    fn vector_block(v: &Self::Vector, _: &Protos<Self>, _: &[Self], _: f64, _: BlockIo<Self>) {
+        match *v {}
+    }
 }
 
 impl Elem for f64 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
+    type Vector = std::convert::Infallible;
     fn to_f64(self) -> f64 {
         self
     }
     fn from_f64(v: f64) -> Self {
         v
+    }
+    fn vector(_: &Protos<Self>) -> Option<Self::Vector> {
+        None
+    }
+    fn vector_block(v: &Self::Vector, _: &Protos<Self>, _: &[Self], _: f64, _: BlockIo<Self>) {
+        match *v {}
     }
 }
 
@@ -77,12 +125,45 @@ pub(crate) fn centre<E: Elem>(h: &[E], c: &[E], out: &mut [E]) -> f64 {
 pub(crate) fn matmul<E: Elem>(
     dst: &mut [E],
     accumulate: bool,
+    dims: (usize, usize, usize),
+    lhs: &[E],
+    lhs_strides: (usize, usize),
+    rhs: &[E],
+    rhs_strides: (usize, usize),
+    beta: E,
+) {
+    let how = (accumulate, beta, gemm::Parallelism::None);
+    product(dst, dims, lhs, lhs_strides, rhs, rhs_strides, how);
+}
+
+/// `dst (m x n) = lhs (m x k) * rhs (k x n)` with the given (row, column) strides, on `threads`
+/// of rayon's threads; `dst` is row-major.
+pub(crate) fn gemm<E: Elem>(
+    dst: &mut [E],
+    dims: (usize, usize, usize),
+    lhs: &[E],
+    lhs_strides: (usize, usize),
+    rhs: &[E],
+    rhs_strides: (usize, usize),
+    threads: usize,
+) {
+    let parallelism = if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
+    let how = (false, E::ONE, parallelism);
+    product(dst, dims, lhs, lhs_strides, rhs, rhs_strides, how);
+}
+
+fn product<E: Elem>(
+    dst: &mut [E],
     (m, n, k): (usize, usize, usize),
     lhs: &[E],
     (lhs_rs, lhs_cs): (usize, usize),
     rhs: &[E],
     (rhs_rs, rhs_cs): (usize, usize),
-    beta: E,
+    (accumulate, beta, parallelism): (bool, E, gemm::Parallelism),
 ) {
     if m == 0 || n == 0 {
         return;
@@ -112,7 +193,7 @@ pub(crate) fn matmul<E: Elem>(
             false,
             false,
             false,
-            gemm::Parallelism::None,
+            parallelism,
         )
     }
 }

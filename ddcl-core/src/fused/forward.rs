@@ -44,7 +44,20 @@ impl<'a, E> Planes<&'a [E]> {
     }
 }
 
-/// Work space of one block of tokens.
+/// The tokens of one block and where their outputs go.
+pub(crate) struct BlockIo<'a, E> {
+    /// Hidden states, (rows, D).
+    pub h: &'a [E],
+    /// Mask, (rows).
+    pub mask: &'a [E],
+    /// Outputs: q and d, (rows, K) each, and the loss terms, (rows, 3). Pre-filled with zeros,
+    /// which padding rows keep.
+    pub q: &'a mut [E],
+    pub d: &'a mut [E],
+    pub terms: &'a mut [E],
+}
+
+/// Work space of one block of tokens for the portable kernel.
 struct Block<E> {
     /// h - c, (ROWS, D).
     hc: Vec<E>,
@@ -72,98 +85,119 @@ impl<E: Elem> Block<E> {
     }
 }
 
-/// Fills `out` ([`Planes`] of N tokens) from hidden states `h` (N x D), prototypes (K x D) and a
-/// mask (N). Tokens whose mask is 0 are written as zeros and their hidden states never read.
-pub(crate) fn forward<E: Elem>(h: &[E], p: &[E], mask: &[E], tau: f64, k: usize, out: &mut [E]) {
+/// Fills `out` ([`Planes`] of N tokens, zero-initialised) from hidden states `h` (N x D),
+/// prototypes (K x D) and a mask (N). Tokens whose mask is 0 stay zeros and their hidden states
+/// are never read. `vector` lets the element type's vectorised kernel run where the CPU has one.
+pub(crate) fn forward<E: Elem>(
+    h: &[E],
+    p: &[E],
+    mask: &[E],
+    (tau, vector): (f64, bool),
+    k: usize,
+    out: &mut [E],
+) {
     let d = p.len() / k;
     let protos = Protos::new(p, k, d);
     let n = out.len() / width(k);
     let (q_out, rest) = out.split_at_mut(n * k);
     let (d_out, terms_out) = rest.split_at_mut(n * k);
-    let planes = q_out
+    let blocks = q_out
         .par_chunks_mut(ROWS * k)
         .zip(d_out.par_chunks_mut(ROWS * k))
-        .zip(terms_out.par_chunks_mut(ROWS * 3));
-    planes.enumerate().for_each_init(
-        || Block::new(k, d),
-        |blk, (bi, ((q_out, d_out), terms_out))| {
-            let rows = terms_out.len() / 3;
-            let first = bi * ROWS;
-            let h = &h[first * d..(first + rows) * d];
-            let mask = &mask[first..first + rows];
-            for r in 0..rows {
-                let hc = &mut blk.hc[r * d..(r + 1) * d];
-                if mask[r] == E::ZERO {
-                    hc.fill(E::ZERO);
-                } else {
-                    blk.hh[r] = centre(&h[r * d..(r + 1) * d], &protos.center, hc);
-                }
+        .zip(terms_out.par_chunks_mut(ROWS * 3))
+        .enumerate()
+        .map(|(bi, ((q, dist), terms))| {
+            let (first, rows) = (bi * ROWS, terms.len() / 3);
+            BlockIo {
+                h: &h[first * d..(first + rows) * d],
+                mask: &mask[first..first + rows],
+                q,
+                d: dist,
+                terms,
             }
-            let (hc, centred) = (&blk.hc, &protos.centred);
-            matmul(
-                &mut blk.a,
-                false,
-                (rows, k, d),
-                hc,
-                (d, 1),
-                centred,
-                (1, d),
-                E::ONE,
-            );
-            for r in 0..rows {
-                let (q, dist) = (
-                    &mut blk.q[r * k..(r + 1) * k],
-                    &mut blk.d[r * k..(r + 1) * k],
-                );
-                if mask[r] == E::ZERO {
-                    q.fill(0.0);
-                    continue;
-                }
-                let h = &h[r * d..(r + 1) * d];
-                distances(&protos, h, p, blk.hh[r], &blk.a[r * k..(r + 1) * k], dist);
-                softmax(dist, tau, q);
-            }
-            // one GEMM gives q^T Dp q and q^T G' q for the whole block
-            let pairs = (&blk.q[..rows * k], &protos.pairs);
-            matmul(
-                &mut blk.y,
-                false,
-                (rows, 2 * k, k),
-                pairs.0,
-                (k, 1),
-                pairs.1,
-                (2 * k, 1),
-                1.0,
-            );
-            for r in 0..rows {
-                let q_out = &mut q_out[r * k..(r + 1) * k];
-                let d_out = &mut d_out[r * k..(r + 1) * k];
-                let terms_out = &mut terms_out[r * 3..(r + 1) * 3];
-                if mask[r] == E::ZERO {
-                    q_out.fill(E::ZERO);
-                    d_out.fill(E::ZERO);
-                    terms_out.fill(E::ZERO);
-                    continue;
-                }
-                let (q, dist) = (&blk.q[r * k..(r + 1) * k], &blk.d[r * k..(r + 1) * k]);
-                let y = &blk.y[r * 2 * k..(r + 1) * 2 * k];
-                let a = &blk.a[r * k..(r + 1) * k];
-                let terms = losses(&protos, &h[r * d..(r + 1) * d], p, blk.hh[r], a, q, dist, y);
-                q_out
-                    .iter_mut()
-                    .zip(q)
-                    .for_each(|(o, &v)| *o = E::from_f64(v));
-                d_out
-                    .iter_mut()
-                    .zip(dist)
-                    .for_each(|(o, &v)| *o = E::from_f64(v));
-                terms_out
-                    .iter_mut()
-                    .zip(terms)
-                    .for_each(|(o, v)| *o = E::from_f64(v));
-            }
-        },
+        });
+    match vector.then(|| E::vector(&protos)).flatten() {
+        Some(kernel) => blocks.for_each(|io| E::vector_block(&kernel, &protos, p, tau, io)),
+        None => blocks.for_each_init(
+            || Block::new(k, d),
+            |blk, io| portable_block(blk, &protos, p, tau, io),
+        ),
+    }
+}
+
+/// One block of tokens on any CPU: GEMMs through the gemm crate, per-token loops in f64.
+fn portable_block<E: Elem>(
+    blk: &mut Block<E>,
+    protos: &Protos<E>,
+    p: &[E],
+    tau: f64,
+    io: BlockIo<E>,
+) {
+    let (k, d) = (protos.k, protos.d);
+    let (h, mask) = (io.h, io.mask);
+    let rows = mask.len();
+    for r in 0..rows {
+        let hc = &mut blk.hc[r * d..(r + 1) * d];
+        if mask[r] == E::ZERO {
+            hc.fill(E::ZERO);
+        } else {
+            blk.hh[r] = centre(&h[r * d..(r + 1) * d], &protos.center, hc);
+        }
+    }
+    let (hc, centred) = (&blk.hc, &protos.centred);
+    matmul(
+        &mut blk.a,
+        false,
+        (rows, k, d),
+        hc,
+        (d, 1),
+        centred,
+        (1, d),
+        E::ONE,
     );
+    for r in 0..rows {
+        let (q, dist) = (
+            &mut blk.q[r * k..(r + 1) * k],
+            &mut blk.d[r * k..(r + 1) * k],
+        );
+        if mask[r] == E::ZERO {
+            q.fill(0.0);
+            continue;
+        }
+        let h = &h[r * d..(r + 1) * d];
+        distances(protos, h, p, blk.hh[r], &blk.a[r * k..(r + 1) * k], dist);
+        softmax(dist, tau, q);
+    }
+    // one GEMM gives q^T Dp q and q^T G' q for the whole block
+    let pairs = (&blk.q[..rows * k], &protos.pairs);
+    matmul(
+        &mut blk.y,
+        false,
+        (rows, 2 * k, k),
+        pairs.0,
+        (k, 1),
+        pairs.1,
+        (2 * k, 1),
+        1.0,
+    );
+    for r in (0..rows).filter(|&r| mask[r] != E::ZERO) {
+        let (q, dist) = (&blk.q[r * k..(r + 1) * k], &blk.d[r * k..(r + 1) * k]);
+        let y = &blk.y[r * 2 * k..(r + 1) * 2 * k];
+        let a = &blk.a[r * k..(r + 1) * k];
+        let sums = Sums {
+            sigma: q.iter().sum(),
+            l_sq: q.iter().zip(dist).map(|(q, d)| q * d).sum(),
+            var: 0.5 * q.iter().zip(&y[..k]).map(|(q, y)| q * y).sum::<f64>(),
+            qgq: q.iter().zip(&y[k..]).map(|(q, y)| q * y).sum(),
+            qa: q.iter().zip(a).map(|(q, a)| q * a.to_f64()).sum(),
+        };
+        let terms = losses(protos, &h[r * d..(r + 1) * d], p, blk.hh[r], q, &sums);
+        let out =
+            |o: &mut [E], v: &[f64]| o.iter_mut().zip(v).for_each(|(o, &v)| *o = E::from_f64(v));
+        out(&mut io.q[r * k..(r + 1) * k], q);
+        out(&mut io.d[r * k..(r + 1) * k], dist);
+        out(&mut io.terms[r * 3..(r + 1) * 3], &terms);
+    }
 }
 
 /// d_k = ||h - p_k||^2 of one real token from `hh = ||h-c||^2` and `a_k = (h-c).(p_k-c)`,
@@ -174,10 +208,7 @@ fn distances<E: Elem>(protos: &Protos<E>, h: &[E], p: &[E], hh: f64, a: &[E], ou
         let n = protos.norms[j];
         let expanded = hh - 2.0 * a[j].to_f64() + n;
         *o = if expanded < CANCEL * (hh + n) {
-            h.iter()
-                .zip(&p[j * dim..(j + 1) * dim])
-                .map(|(&x, &y)| (x.to_f64() - y.to_f64()).powi(2))
-                .sum()
+            exact_distance(h, &p[j * dim..(j + 1) * dim])
         } else {
             expanded
         };
@@ -195,28 +226,43 @@ fn softmax(d: &[f64], tau: f64, q: &mut [f64]) {
     q.iter_mut().for_each(|q| *q /= z);
 }
 
-/// `[L_SQ, L_OLS, V]` of one real token; `y` is `[Dp q ; G' q]`.
-#[allow(clippy::too_many_arguments)]
-fn losses<E: Elem>(
+/// `||h - p_j||^2` from differences, in f64: exact to a few ulps.
+pub(crate) fn exact_distance<E: Elem>(h: &[E], p_j: &[E]) -> f64 {
+    h.iter()
+        .zip(p_j)
+        .map(|(&x, &y)| (x.to_f64() - y.to_f64()).powi(2))
+        .sum()
+}
+
+/// The per-token sums from which the loss terms follow, all in f64.
+pub(crate) struct Sums {
+    /// sum_k q_k (1 up to rounding).
+    pub sigma: f64,
+    /// L_SQ = sum_k q_k d_k.
+    pub l_sq: f64,
+    /// V = q^T Dp q / 2, pairwise distances Dp: non-negative terms, nothing cancels.
+    pub var: f64,
+    /// q^T G' q, Gram matrix G' of the centred prototypes.
+    pub qgq: f64,
+    /// sum_k q_k a_k with a_k = (h - c).(p_k - c).
+    pub qa: f64,
+}
+
+/// `[L_SQ, L_OLS, V]` of one real token from its sums; L_OLS is recomputed from differences
+/// where its expansion cancels.
+#[inline]
+pub(crate) fn losses<E: Elem>(
     protos: &Protos<E>,
     h: &[E],
     p: &[E],
     hh: f64,
-    a: &[E],
     q: &[f64],
-    dist: &[f64],
-    y: &[f64],
+    s: &Sums,
 ) -> [f64; 3] {
     let (k, dim) = (protos.k, protos.d);
-    let sigma: f64 = q.iter().sum();
-    let l_sq: f64 = q.iter().zip(dist).map(|(q, d)| q * d).sum();
-    // V = sum_{j,l} q_j q_l ||p_j - p_l||^2 / 2: non-negative terms, nothing cancels
-    let var = 0.5 * q.iter().zip(&y[..k]).map(|(q, y)| q * y).sum::<f64>();
-    let qgq: f64 = q.iter().zip(&y[k..]).map(|(q, y)| q * y).sum();
-    let qa: f64 = q.iter().zip(a).map(|(q, a)| q * a.to_f64()).sum();
-    let hh_s = sigma * sigma * hh;
-    let expanded = hh_s - 2.0 * sigma * qa + qgq;
-    let l_ols = if expanded < CANCEL * (hh_s + qgq) {
+    let hh_s = s.sigma * s.sigma * hh;
+    let expanded = hh_s - 2.0 * s.sigma * s.qa + s.qgq;
+    let l_ols = if expanded < CANCEL * (hh_s + s.qgq) {
         // ||sum_k q_k (h - p_k)||^2 from differences: exact to a few ulps.
         (0..dim)
             .map(|i| {
@@ -228,5 +274,5 @@ fn losses<E: Elem>(
     } else {
         expanded
     };
-    [l_sq, l_ols, var]
+    [s.l_sq, l_ols, s.var]
 }

@@ -16,6 +16,8 @@ fn rows(l: &Layout) -> (usize, usize) {
 /// q (N, K), d (N, K) and [L_SQ, L_OLS, V] (N, 3), N = B T.
 pub(crate) struct Assign {
     pub tau: f64,
+    /// Whether the vectorised forward kernel may run.
+    pub simd: bool,
 }
 
 /// Backward: hidden (B, T, D) = (N, D), prototypes (K, D), packed [output planes, their
@@ -86,7 +88,7 @@ impl CustomOp3 for Assign {
             l3,
             len,
             forward,
-            self.tau,
+            (self.tau, self.simd),
             k
         );
         Ok((out, Shape::from(len)))

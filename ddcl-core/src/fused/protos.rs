@@ -1,8 +1,7 @@
 //! Per-call quantities of the prototype bank, shared by the fused forward and backward.
 
-use rayon::prelude::*;
-
-use super::elem::Elem;
+use super::elem::{matmul, Elem};
+use super::forward::{exact_distance, CANCEL};
 
 /// The prototypes centred on their mean, with their norms, Gram matrix and pairwise distances.
 ///
@@ -19,46 +18,59 @@ pub(crate) struct Protos<E> {
     /// ||p'_k||^2, (K).
     pub norms: Vec<f64>,
     /// Row j is `[ ||p_j - p_l||^2 for l ; p'_j . p'_l for l ]`, (K, 2K): pairwise distances
-    /// from differences of the raw prototypes, then the Gram matrix G' of the centred ones.
+    /// (f64, recomputed from differences of the raw prototypes where their expansion cancels),
+    /// then the Gram matrix G' of the centred ones.
     pub pairs: Vec<f64>,
 }
 
 impl<E: Elem> Protos<E> {
     pub fn new(p: &[E], k: usize, d: usize) -> Self {
-        let mut center = vec![0f64; d];
+        let mut mean = vec![0f64; d];
         for row in p.chunks_exact(d) {
-            for (c, &v) in center.iter_mut().zip(row) {
+            for (c, &v) in mean.iter_mut().zip(row) {
                 *c += v.to_f64();
             }
         }
-        let center: Vec<E> = center.iter().map(|&c| E::from_f64(c / k as f64)).collect();
+        mean.iter_mut().for_each(|c| *c /= k as f64);
+        let center: Vec<E> = mean.iter().map(|&c| E::from_f64(c)).collect();
         let centred: Vec<E> = p
             .chunks_exact(d)
             .flat_map(|row| row.iter().zip(&center).map(|(&v, &c)| v - c))
             .collect();
-        let row = |j: usize| &centred[j * d..(j + 1) * d];
+        // G' of the centred prototypes as the kernels see them, and the Gram matrix of the
+        // prototypes centred in f64, from which the pairwise distances follow
+        let wide: Vec<f64> = centred.iter().map(|v| v.to_f64()).collect();
+        let exact: Vec<f64> = p
+            .chunks_exact(d)
+            .flat_map(|row| row.iter().zip(&mean).map(|(&v, &c)| v.to_f64() - c))
+            .collect();
+        let gram = |x: &[f64]| {
+            let mut g = vec![0f64; k * k];
+            matmul(&mut g, false, (k, k, d), x, (d, 1), x, (1, d), 1.0);
+            g
+        };
+        let (g, e) = (gram(&wide), gram(&exact));
         let raw = |j: usize| &p[j * d..(j + 1) * d];
         let mut pairs = vec![0f64; 2 * k * k];
-        pairs
-            .par_chunks_mut(2 * k)
-            .enumerate()
-            .for_each(|(j, out)| {
-                for l in 0..k {
-                    let (a, b) = (raw(j), raw(l));
-                    out[l] = a
-                        .iter()
-                        .zip(b)
-                        .map(|(&x, &y)| (x.to_f64() - y.to_f64()).powi(2))
-                        .sum();
-                    let (a, b) = (row(j), row(l));
-                    out[k + l] = a
-                        .iter()
-                        .zip(b)
-                        .map(|(&x, &y)| x.to_f64() * y.to_f64())
-                        .sum();
-                }
-            });
-        let norms = (0..k).map(|j| pairs[j * 2 * k + k + j]).collect();
+        for j in 0..k {
+            for l in j + 1..k {
+                // ||p_j - p_l||^2 by expansion, from differences where the expansion cancels
+                let (nj, nl) = (e[j * k + j], e[l * k + l]);
+                let expanded = nj + nl - 2.0 * e[j * k + l];
+                let dist = if expanded < CANCEL * (nj + nl) {
+                    exact_distance(raw(j), raw(l))
+                } else {
+                    expanded
+                };
+                pairs[j * 2 * k + l] = dist;
+                pairs[l * 2 * k + j] = dist;
+            }
+            for l in 0..k {
+                // symmetric to the last bit
+                pairs[j * 2 * k + k + l] = g[j.min(l) * k + j.max(l)];
+            }
+        }
+        let norms = (0..k).map(|j| g[j * k + j]).collect();
         Self {
             k,
             d,

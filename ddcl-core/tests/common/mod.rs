@@ -26,6 +26,16 @@ pub fn ragged(lens: &[usize], t: usize) -> Tensor {
     Tensor::from_vec(v, (lens.len(), t), &Device::Cpu).unwrap()
 }
 
+/// The three implementations by index: the reference graph, the fused kernels (vectorised
+/// where the CPU allows) and the fused kernels held to the portable code.
+pub fn implementation(i: u8, tau: f64) -> AssignConfig {
+    match i % 3 {
+        0 => config(tau, Backend::Reference),
+        1 => config(tau, Backend::Fused),
+        _ => config(tau, Backend::Fused).with_simd(false),
+    }
+}
+
 pub fn config(tau: f64, backend: Backend) -> AssignConfig {
     AssignConfig::new(tau).unwrap().with_backend(backend)
 }

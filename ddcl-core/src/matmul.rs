@@ -1,0 +1,143 @@
+//! Matrix products of the summaries, without candle's per-call cost on CPU.
+//!
+//! candle 0.11's CPU matmul asks for its thread count on every call, and that look-up parses
+//! `/proc/cpuinfo` unless `RAYON_NUM_THREADS` is set: about 27 µs a product on this project's
+//! machine, more than the small products of a readout cost in full. This op calls the gemm crate
+//! directly, with any strides, and has its own backward.
+
+use candle_core::{CpuStorage, CustomOp2, DType, Layout, Shape, Tensor, D};
+use rayon::prelude::*;
+
+use crate::fused::{gemm, Elem};
+use crate::Result;
+
+/// Products of at least this many multiply-adds run on rayon's threads.
+const PARALLEL_FLOPS: usize = 1 << 20;
+
+/// `a.matmul(b)` for `a` (M, K) and `b` (K, N), or batched (B, M, K) and (B, K, N); the gemm crate
+/// on CPU for f32 and f64, candle's matmul elsewhere. Differentiable in both arguments.
+pub(crate) fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    if a.device().is_cpu() && matches!(a.dtype(), DType::F32 | DType::F64) {
+        return Ok(a.apply_op2(b, MatMul)?);
+    }
+    Ok(a.matmul(b)?)
+}
+
+struct MatMul;
+
+/// Batch, rows, columns and strides of a rank-2 or rank-3 layout.
+struct Operand {
+    batch: usize,
+    rows: usize,
+    cols: usize,
+    /// Batch, row and column strides.
+    strides: (usize, usize, usize),
+    start: usize,
+}
+
+impl Operand {
+    fn of(l: &Layout) -> candle_core::Result<Self> {
+        let (dims, st) = (l.dims(), l.stride());
+        let (batch, bs) = match dims.len() {
+            2 => (1, 0),
+            3 => (dims[0], st[0]),
+            n => candle_core::bail!("ddcl-matmul: rank 2 or 3 expected, got {n}"),
+        };
+        let r = dims.len() - 2;
+        Ok(Self {
+            batch,
+            rows: dims[r],
+            cols: dims[r + 1],
+            strides: (bs, st[r], st[r + 1]),
+            start: l.start_offset(),
+        })
+    }
+}
+
+fn product<E: Elem>(a: &[E], la: &Operand, b: &[E], lb: &Operand, out: &mut [E]) {
+    let (m, k, n) = (la.rows, la.cols, lb.cols);
+    let parallel = la.batch * m * n * k >= PARALLEL_FLOPS;
+    let run = |(i, dst): (usize, &mut [E])| {
+        let lhs = &a[la.start + i * la.strides.0..];
+        let rhs = &b[lb.start + i * lb.strides.0..];
+        let threads = if parallel && la.batch == 1 {
+            rayon::current_num_threads()
+        } else {
+            1
+        };
+        gemm(
+            dst,
+            (m, n, k),
+            lhs,
+            (la.strides.1, la.strides.2),
+            rhs,
+            (lb.strides.1, lb.strides.2),
+            threads,
+        );
+    };
+    if parallel {
+        out.par_chunks_mut(m * n).enumerate().for_each(run);
+    } else {
+        out.chunks_mut(m * n).enumerate().for_each(run);
+    }
+}
+
+impl CustomOp2 for MatMul {
+    fn name(&self) -> &'static str {
+        "ddcl-matmul"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (la, lb) = (Operand::of(l1)?, Operand::of(l2)?);
+        if l1.dims().len() != l2.dims().len() || la.batch != lb.batch || la.cols != lb.rows {
+            candle_core::bail!(
+                "ddcl-matmul: shapes {:?} and {:?} do not multiply",
+                l1.dims(),
+                l2.dims()
+            );
+        }
+        let mut dims = l1.dims().to_vec();
+        let last = dims.len() - 1;
+        dims[last] = lb.cols;
+        let len = la.batch * la.rows * lb.cols;
+        let out = match (s1, s2) {
+            (CpuStorage::F32(a), CpuStorage::F32(b)) => {
+                let mut out = vec![0f32; len];
+                product(a, &la, b, &lb, &mut out);
+                CpuStorage::F32(out)
+            }
+            (CpuStorage::F64(a), CpuStorage::F64(b)) => {
+                let mut out = vec![0f64; len];
+                product(a, &la, b, &lb, &mut out);
+                CpuStorage::F64(out)
+            }
+            _ => candle_core::bail!("ddcl-matmul: f32 or f64 inputs of one dtype expected"),
+        };
+        Ok((out, Shape::from(dims)))
+    }
+
+    fn bwd(
+        &self,
+        a: &Tensor,
+        b: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> candle_core::Result<(Option<Tensor>, Option<Tensor>)> {
+        let t = |x: &Tensor| x.transpose(D::Minus2, D::Minus1);
+        let da = a
+            .track_op()
+            .then(|| grad.apply_op2(&t(b)?, MatMul))
+            .transpose()?;
+        let db = b
+            .track_op()
+            .then(|| t(a)?.apply_op2(grad, MatMul))
+            .transpose()?;
+        Ok((da, db))
+    }
+}
