@@ -87,12 +87,12 @@ impl<E: Elem> Block<E> {
 
 /// Fills `out` ([`Planes`] of N tokens, zero-initialised) from hidden states `h` (N x D),
 /// prototypes (K x D) and a mask (N). Tokens whose mask is 0 stay zeros and their hidden states
-/// are never read. `vector` lets the element type's vectorised kernel run where the CPU has one.
+/// are never read. `simd` lets the element type's vectorised kernel run where the CPU has one.
 pub(crate) fn forward<E: Elem>(
     h: &[E],
     p: &[E],
     mask: &[E],
-    (tau, vector): (f64, bool),
+    (tau, simd): (f64, bool),
     k: usize,
     out: &mut [E],
 ) {
@@ -116,7 +116,7 @@ pub(crate) fn forward<E: Elem>(
                 terms,
             }
         });
-    match vector.then(|| E::vector(&protos)).flatten() {
+    match simd.then(|| E::vector(&protos)).flatten() {
         Some(kernel) => blocks.for_each(|io| E::vector_block(&kernel, &protos, p, tau, io)),
         None => blocks.for_each_init(
             || Block::new(k, d),
