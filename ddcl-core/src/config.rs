@@ -62,6 +62,13 @@ impl AssignConfig {
     /// Lets the fused backend run its vectorised forward kernel where the CPU has one (on by
     /// default; today AVX-512 for f32 and K <= 64). Off, the portable kernel runs: the same
     /// values to rounding, for comparison and for tests of both.
+    ///
+    /// ```
+    /// use ddcl_core::AssignConfig;
+    /// let portable = AssignConfig::new(1.0)?.with_simd(false);
+    /// assert!(!portable.simd());
+    /// # Ok::<(), ddcl_core::Error>(())
+    /// ```
     pub fn with_simd(self, simd: bool) -> Self {
         Self { simd, ..self }
     }
