@@ -116,13 +116,13 @@ impl Dinov2 {
     /// Loads (or, from a `VarMap`, initialises) a DINOv2 of shape `cfg`.
     pub fn new(vb: VarBuilder, cfg: &Dinov2Config) -> Result<Self> {
         let d = cfg.hidden_size;
-        if cfg.patch_size == 0 || cfg.image_size % cfg.patch_size != 0 {
+        if cfg.patch_size == 0 || !cfg.image_size.is_multiple_of(cfg.patch_size) {
             return Err(Error::Config(format!(
                 "dinov2: image_size {} is not a multiple of patch_size {}",
                 cfg.image_size, cfg.patch_size
             )));
         }
-        if cfg.num_attention_heads == 0 || d % cfg.num_attention_heads != 0 {
+        if cfg.num_attention_heads == 0 || !d.is_multiple_of(cfg.num_attention_heads) {
             return Err(Error::Config(format!(
                 "dinov2: hidden_size {d} is not a multiple of num_attention_heads {}",
                 cfg.num_attention_heads
