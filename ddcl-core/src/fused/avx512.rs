@@ -1,44 +1,56 @@
 //! The f32 forward kernel in AVX-512, chosen at run time where the CPU has it.
 //!
-//! Same quantities and the same numerics as the portable kernel (centred frame, per-token sums
-//! in f64, recomputation from differences where an expansion cancels), arranged so that the
-//! logits run near the machine's FMA rate and nothing leaves the core's caches between steps:
-//! per tile of [`MR`] real tokens, the rows are centred into an L1-resident buffer, the logits
-//! `(h - c) . (p_k - c)` are one register-blocked GEMM tile against `P'^T`, and each token's
-//! softmax (a vectorised f64 exp) and loss sums run on K in f64 lanes.
+//! Same quantities and numerics as the portable kernel (centred frame, per-token sums in f64,
+//! recomputation from differences where an expansion cancels), arranged so that the logits run
+//! at the machine's FMA rate and the per-token work needs no horizontal reduction. Per tile of
+//! [`MR`] real tokens:
+//! - the rows are centred into an L1-resident panel, 16 features of all [`MR`] rows per 1 KiB
+//!   chunk, so that every broadcast of the logits GEMM sits at a fixed offset;
+//! - the logits `(h - c) . (p_k - c)` are one register-blocked tile per 16 prototypes;
+//! - the epilogue (distances, softmax, loss sums) runs on 8 tokens at once, one token per f64
+//!   lane; the tile is transposed in registers on its way in and the outputs on their way out.
 
 use std::arch::x86_64::*;
+use std::cell::RefCell;
+use std::mem::transmute;
 
-use super::forward::{exact_distance, losses, BlockIo, Sums, CANCEL};
+use super::forward::{BlockIo, CANCEL};
 use super::protos::Protos;
 
-/// Tokens per register tile of the logits GEMM.
-const MR: usize = 12;
+/// Tokens per tile of the logits GEMM: two epilogue groups.
+const MR: usize = 16;
 
-/// Largest K the kernel takes (four 16-lane vectors of logits); beyond it the portable kernel
-/// runs.
+/// Tokens per epilogue group: the lanes of an f64 vector.
+const LANES: usize = 8;
+
+/// Largest K the kernel takes; beyond it the portable kernel runs.
 const MAX_K: usize = 64;
 
-/// Lanes of an f32 and an f64 vector.
+/// Lanes of an f32 vector.
 const F32S: usize = 16;
-const F64S: usize = 8;
 
-/// One 64-byte line of `P'^T`, so that every vector load of it is aligned.
+/// One 64-byte line, so that every vector load of the panel and of `P'^T` is aligned.
 #[derive(Clone, Copy)]
 #[repr(C, align(64))]
 struct Line([f32; F32S]);
 
+const ZERO: Line = Line([0.0; F32S]);
+
 /// The prototype bank laid out for the kernel.
 pub(crate) struct Packed {
-    /// K rounded up to a multiple of 16.
-    kp: usize,
-    /// `P'^T = (P - c)^T`, (D, Kp), zero beyond K.
+    k: usize,
+    d: usize,
+    /// Lines per row of `P'^T`: K / 16 rounded up.
+    lines: usize,
+    /// Chunks of 16 features: D / 16 rounded up.
+    chunks: usize,
+    /// `P'^T = (P - c)^T`, (16 chunks, 16 lines), zero beyond D and K.
     pt: Vec<Line>,
-    /// `||p'_k||^2`, (Kp), zero beyond K.
+    /// `||p'_k||^2`, (K).
     norms: Vec<f64>,
-    /// Row j is `[ ||p_j - p_l||^2 ; p'_j . p'_l ]` over l, each half Kp long and zero beyond K,
-    /// (K, 2 Kp).
-    pairs: Vec<f64>,
+    /// Row j is `[ ||p_j - p_l||^2 ; w_jl p'_j . p'_l ]` over l, (K, 2K), read for l > j and
+    /// l >= j: with `w_jj = 1` and `w_jl = 2`, `q^T G' q = sum_j q_j sum_{l>=j} w_jl G'_jl q_l`.
+    upper: Vec<f64>,
 }
 
 impl Packed {
@@ -52,282 +64,388 @@ impl Packed {
             return None;
         }
         let (k, d) = (protos.k, protos.d);
-        let kp = k.div_ceil(F32S) * F32S;
-        let mut pt = vec![Line([0.0; F32S]); d * kp / F32S];
+        let (lines, chunks) = (k.div_ceil(F32S), d.div_ceil(F32S));
+        let mut pt = vec![ZERO; chunks * F32S * lines];
         for (j, row) in protos.centred.chunks_exact(d).enumerate() {
             for (i, &v) in row.iter().enumerate() {
-                pt[(i * kp + j) / F32S].0[j % F32S] = v;
+                pt[i * lines + j / F32S].0[j % F32S] = v;
             }
         }
-        let mut norms = vec![0.0; kp];
-        norms[..k].copy_from_slice(&protos.norms);
-        let mut pairs = vec![0.0; k * 2 * kp];
-        for (row, src) in pairs
-            .chunks_exact_mut(2 * kp)
-            .zip(protos.pairs.chunks_exact(2 * k))
-        {
-            row[..k].copy_from_slice(&src[..k]);
-            row[kp..kp + k].copy_from_slice(&src[k..]);
+        let mut upper = protos.pairs.clone();
+        for (j, row) in upper.chunks_exact_mut(2 * k).enumerate() {
+            row[k + j + 1..].iter_mut().for_each(|g| *g *= 2.0);
         }
         Some(Self {
-            kp,
+            k,
+            d,
+            lines,
+            chunks,
             pt,
-            norms,
-            pairs,
+            norms: protos.norms.clone(),
+            upper,
         })
     }
 
     /// One block of the forward.
     pub fn block(&self, protos: &Protos<f32>, p: &[f32], tau: f64, io: BlockIo<f32>) {
         // SAFETY: a `Packed` exists only where `new` found AVX-512F/VL, AVX2 and FMA.
-        unsafe {
-            match self.kp / F32S {
-                1 => run::<1, 2>(self, protos, p, tau, io),
-                2 => run::<2, 4>(self, protos, p, tau, io),
-                3 => run::<3, 6>(self, protos, p, tau, io),
-                _ => run::<4, 8>(self, protos, p, tau, io),
-            }
-        }
+        unsafe { run(self, &protos.center, p, tau, io) }
     }
 }
 
-/// The block, for `NV = Kp / 16` vectors of f32 logits and `NC = Kp / 8` vectors of f64.
+/// The block: tiles of [`MR`] real tokens, padding rows skipped.
 #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
-unsafe fn run<const NV: usize, const NC: usize>(
+unsafe fn run(pk: &Packed, center: &[f32], p: &[f32], tau: f64, mut io: BlockIo<f32>) {
+    thread_local! {
+        /// Each thread's work space, kept from block to block.
+        static SCRATCH: RefCell<Scratch> = const {
+            RefCell::new(Scratch { panel: Vec::new(), a: Vec::new(), per_k: Vec::new() })
+        };
+    }
+    SCRATCH.with_borrow_mut(|s| {
+        s.panel.resize(pk.chunks * MR, ZERO);
+        s.a.resize(pk.lines * MR, ZERO);
+        s.per_k.resize(3 * pk.k, _mm512_setzero_pd());
+        tiles(pk, center, p, tau, &mut io, s);
+    });
+}
+
+/// Work space of one thread.
+struct Scratch {
+    /// The centred tile, (chunks, [`MR`]) lines.
+    panel: Vec<Line>,
+    /// Its logits, (lines, [`MR`]) lines.
+    a: Vec<Line>,
+    /// The epilogue's a, d and q of a group, (3, K) vectors.
+    per_k: Vec<__m512d>,
+}
+
+/// The tiles of a block, with the thread's scratch space.
+#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+unsafe fn tiles(
     pk: &Packed,
-    protos: &Protos<f32>,
+    center: &[f32],
     p: &[f32],
     tau: f64,
-    io: BlockIo<f32>,
+    io: &mut BlockIo<f32>,
+    s: &mut Scratch,
 ) {
-    let (k, d) = (protos.k, protos.d);
+    let (d, panel, a) = (pk.d, &mut s.panel, &mut s.a);
     let real: Vec<usize> = (0..io.mask.len()).filter(|&r| io.mask[r] != 0.0).collect();
-    let mut hc = vec![0f32; MR * d];
-    let mut a = vec![0f32; MR * pk.kp];
     let mut hh = [0f64; MR];
-    for tile in real.chunks(MR) {
+    let tiles: Vec<&[usize]> = real.chunks(MR).collect();
+    for (ti, tile) in tiles.iter().enumerate() {
         for (i, &r) in tile.iter().enumerate() {
-            let (row, out) = (&io.h[r * d..(r + 1) * d], &mut hc[i * d..(i + 1) * d]);
-            hh[i] = centre(row, &protos.center, out);
+            hh[i] = centre(&io.h[r * d..(r + 1) * d], center, panel, i);
         }
-        hc[tile.len() * d..].fill(0.0);
-        let mut col = 0;
-        while col < NV {
-            if NV - col >= 2 {
-                logits::<2>(&hc, d, pk, col, &mut a);
-                col += 2;
-            } else {
-                logits::<1>(&hc, d, pk, col, &mut a);
-                col += 1;
+        for i in tile.len()..MR {
+            (0..pk.chunks).for_each(|c| panel[c * MR + i] = ZERO);
+            hh[i] = 0.0;
+        }
+        // the next tile's rows travel to L2 while this one computes
+        for &r in tiles.get(ti + 1).copied().unwrap_or_default() {
+            let row = io.h[r * d..(r + 1) * d].as_ptr();
+            for at in (0..d).step_by(F32S) {
+                _mm_prefetch::<_MM_HINT_T1>(row.add(at).cast());
             }
         }
-        for (i, &r) in tile.iter().enumerate() {
-            let token = Token {
-                h: &io.h[r * d..(r + 1) * d],
-                hh: hh[i],
-                a: &a[i * pk.kp..(i + 1) * pk.kp],
+        for (col, a) in a.chunks_exact_mut(MR).enumerate() {
+            logits(panel, pk, col, a);
+        }
+        for (g, rows) in tile.chunks(LANES).enumerate() {
+            let group = Group {
+                a,
+                first: g * LANES,
+                rows,
+                hh: _mm512_loadu_pd(hh.as_ptr().add(g * LANES)),
             };
-            let out = Out {
-                q: &mut io.q[r * k..(r + 1) * k],
-                d: &mut io.d[r * k..(r + 1) * k],
-                terms: &mut io.terms[r * 3..(r + 1) * 3],
-            };
-            epilogue::<NC>(pk, protos, p, tau, &token, out);
+            epilogue(pk, p, tau, &group, io, &mut s.per_k);
         }
     }
 }
 
-/// Writes `h - c` into `out` and returns `||h - c||^2`, accumulated in f64.
+/// Writes `h - c` into row `row` of the panel and returns `||h - c||^2`, accumulated in f64.
 #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
-unsafe fn centre(h: &[f32], c: &[f32], out: &mut [f32]) -> f64 {
-    let n = h.len();
-    let (hp, cp, op) = (h.as_ptr(), c.as_ptr(), out.as_mut_ptr());
+unsafe fn centre(h: &[f32], c: &[f32], panel: &mut [Line], row: usize) -> f64 {
+    let d = h.len();
+    assert!(c.len() == d && panel.len() >= d.div_ceil(F32S) * MR);
+    let (hp, cp, out) = (
+        h.as_ptr(),
+        c.as_ptr(),
+        panel.as_mut_ptr().add(row).cast::<f32>(),
+    );
+    // chunk `ch` of h - c into the panel, returned in f64 as two halves
+    let chunk = |ch: usize, m: __mmask16| {
+        let at = ch * F32S;
+        let v = _mm512_sub_ps(
+            _mm512_maskz_loadu_ps(m, hp.add(at)),
+            _mm512_maskz_loadu_ps(m, cp.add(at)),
+        );
+        _mm512_store_ps(out.add(ch * MR * F32S), v);
+        let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)));
+        (
+            _mm512_cvtps_pd(_mm512_castps512_ps256(v)),
+            _mm512_cvtps_pd(hi),
+        )
+    };
     let mut acc = [_mm512_setzero_pd(); 4];
-    let mut i = 0;
-    while i + 4 * F64S <= n {
-        for (j, acc) in acc.iter_mut().enumerate() {
-            let at = i + j * F64S;
-            let v = _mm256_sub_ps(_mm256_loadu_ps(hp.add(at)), _mm256_loadu_ps(cp.add(at)));
-            _mm256_storeu_ps(op.add(at), v);
-            let w = _mm512_cvtps_pd(v);
-            *acc = _mm512_fmadd_pd(w, w, *acc);
+    let full = d / F32S;
+    for ch in (0..full & !1).step_by(2) {
+        for (ch, acc) in [ch, ch + 1].into_iter().zip(acc.chunks_exact_mut(2)) {
+            let (lo, hi) = chunk(ch, u16::MAX);
+            acc[0] = _mm512_fmadd_pd(lo, lo, acc[0]);
+            acc[1] = _mm512_fmadd_pd(hi, hi, acc[1]);
         }
-        i += 4 * F64S;
     }
-    while i + F64S <= n {
-        let v = _mm256_sub_ps(_mm256_loadu_ps(hp.add(i)), _mm256_loadu_ps(cp.add(i)));
-        _mm256_storeu_ps(op.add(i), v);
-        let w = _mm512_cvtps_pd(v);
-        acc[0] = _mm512_fmadd_pd(w, w, acc[0]);
-        i += F64S;
-    }
-    let mut tail = 0f64;
-    for j in i..n {
-        let v = h[j] - c[j];
-        out[j] = v;
-        tail += f64::from(v) * f64::from(v);
+    for ch in full & !1..d.div_ceil(F32S) {
+        let (lo, hi) = chunk(ch, tail16(d - ch * F32S));
+        acc[0] = _mm512_fmadd_pd(lo, lo, acc[0]);
+        acc[1] = _mm512_fmadd_pd(hi, hi, acc[1]);
     }
     let sum = _mm512_add_pd(_mm512_add_pd(acc[0], acc[1]), _mm512_add_pd(acc[2], acc[3]));
-    _mm512_reduce_add_pd(sum) + tail
+    _mm512_reduce_add_pd(sum)
 }
 
-/// Logits of one tile: `a[r, 16 col ..] = hc[r] . P'^T[.., 16 col ..]` for `W` vectors of
-/// prototypes, the [`MR`] x `W` accumulators held in registers over the whole of D.
+/// Logits of the tile against prototypes `16 col .. 16 col + 16`: `out[r] = (h_r - c) . P'^T`,
+/// the [`MR`] accumulators held in registers over the whole of D.
 #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
-unsafe fn logits<const W: usize>(hc: &[f32], d: usize, pk: &Packed, col: usize, a: &mut [f32]) {
-    let lines = pk.kp / F32S;
-    let (hp, pt) = (hc.as_ptr(), pk.pt.as_ptr());
-    let mut acc = [[_mm512_setzero_ps(); W]; MR];
-    for i in 0..d {
-        let mut pv = [_mm512_setzero_ps(); W];
-        for (v, pv) in pv.iter_mut().enumerate() {
-            *pv = _mm512_load_ps(pt.add(i * lines + col + v).cast());
-        }
-        for (r, acc) in acc.iter_mut().enumerate() {
-            let b = _mm512_set1_ps(*hp.add(r * d + i));
-            for (acc, &pv) in acc.iter_mut().zip(&pv) {
-                *acc = _mm512_fmadd_ps(b, pv, *acc);
+unsafe fn logits(panel: &[Line], pk: &Packed, col: usize, out: &mut [Line]) {
+    let mut acc = [_mm512_setzero_ps(); MR];
+    for ch in 0..pk.chunks {
+        let h = panel.as_ptr().add(ch * MR).cast::<f32>();
+        let pt = pk.pt.as_ptr().add(ch * F32S * pk.lines + col);
+        for i in 0..F32S {
+            let pv = _mm512_load_ps(pt.add(i * pk.lines).cast());
+            for (r, acc) in acc.iter_mut().enumerate() {
+                *acc = _mm512_fmadd_ps(_mm512_set1_ps(*h.add(r * F32S + i)), pv, *acc);
             }
         }
     }
-    let ap = a.as_mut_ptr();
-    for (r, acc) in acc.iter().enumerate() {
-        for (v, &acc) in acc.iter().enumerate() {
-            _mm512_storeu_ps(ap.add(r * pk.kp + (col + v) * F32S), acc);
-        }
+    for (o, acc) in out.iter_mut().zip(acc) {
+        _mm512_store_ps(o.0.as_mut_ptr(), acc);
     }
 }
 
-/// One real token for the epilogue.
-struct Token<'a> {
-    /// Its hidden state, (D).
-    h: &'a [f32],
-    /// `||h - c||^2`.
-    hh: f64,
-    /// `(h - c) . (p_k - c)`, (Kp).
-    a: &'a [f32],
+/// Up to [`LANES`] tokens of a tile, one per f64 lane.
+struct Group<'a> {
+    /// The tile's logits, (lines, [`MR`]) lines.
+    a: &'a [Line],
+    /// Index of the group's first token in the tile.
+    first: usize,
+    /// The tokens' rows in the block.
+    rows: &'a [usize],
+    /// `||h - c||^2` per token, zero in unused lanes.
+    hh: __m512d,
 }
 
-/// Where one token's results go: q and d, (K) each, and `[L_SQ, L_OLS, V]`.
-struct Out<'a> {
-    q: &'a mut [f32],
-    d: &'a mut [f32],
-    terms: &'a mut [f32],
-}
-
-/// Distances, softmax and loss terms of one real token, on K in f64 lanes.
+/// Distances, softmax and loss terms of one group, K values per token held as K vectors.
 #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
-unsafe fn epilogue<const NC: usize>(
+unsafe fn epilogue(
     pk: &Packed,
-    protos: &Protos<f32>,
     p: &[f32],
     tau: f64,
-    t: &Token,
-    out: Out,
+    g: &Group,
+    io: &mut BlockIo<f32>,
+    per_k: &mut [__m512d],
 ) {
-    let (k, dim, kp) = (protos.k, protos.d, pk.kp);
-    let hh = _mm512_set1_pd(t.hh);
-    let mut dist = [_mm512_setzero_pd(); NC];
-    let mut av = [_mm512_setzero_pd(); NC];
+    let (k, d) = (pk.k, pk.d);
+    let valid = tail8(g.rows.len());
+    let (hh, hs) = (g.hh, io.h);
+    let h = |l: usize| &hs[g.rows[l] * d..(g.rows[l] + 1) * d];
+    let proto = |j: usize| &p[j * d..(j + 1) * d];
+    // a_k per token: 8 x 8 blocks of the logits tile, transposed
+    let (av, rest) = per_k.split_at_mut(k);
+    let (dist, q) = rest.split_at_mut(k);
+    for kg in 0..k.div_ceil(LANES) {
+        let (col, half) = (kg / 2, (kg % 2) * LANES);
+        let rows = std::array::from_fn(|t| {
+            _mm256_load_ps(g.a[col * MR + g.first + t].0.as_ptr().add(half))
+        });
+        for (c, v) in transpose8(rows).into_iter().enumerate() {
+            let j = kg * LANES + c;
+            if j < k {
+                av[j] = _mm512_cvtps_pd(v);
+            }
+        }
+    }
+    // d = ||h-c||^2 - 2 a + ||p'||^2, recomputed from differences where it cancels
     let mut dmin = _mm512_set1_pd(f64::INFINITY);
-    for c in 0..NC {
-        let valid = lanes(k, c);
-        let a = _mm512_cvtps_pd(_mm256_loadu_ps(t.a.as_ptr().add(c * F64S)));
-        let n = _mm512_loadu_pd(pk.norms.as_ptr().add(c * F64S));
-        // d = ||h-c||^2 - 2 a + ||p'||^2, recomputed from differences where it cancels
+    for (j, (&a, dist)) in av.iter().zip(dist.iter_mut()).enumerate() {
+        let n = _mm512_set1_pd(pk.norms[j]);
         let mut e = _mm512_add_pd(_mm512_fnmadd_pd(_mm512_set1_pd(2.0), a, hh), n);
         let bound = _mm512_mul_pd(_mm512_set1_pd(CANCEL), _mm512_add_pd(hh, n));
         let cancel = _mm512_mask_cmp_pd_mask::<_CMP_LT_OQ>(valid, e, bound);
         if cancel != 0 {
-            let mut v = [0f64; F64S];
-            _mm512_storeu_pd(v.as_mut_ptr(), e);
-            for (l, v) in v.iter_mut().enumerate() {
-                if cancel & (1 << l) != 0 {
-                    let j = c * F64S + l;
-                    *v = exact_distance(t.h, &p[j * dim..(j + 1) * dim]);
-                }
-            }
-            e = _mm512_loadu_pd(v.as_ptr());
+            e = patch(e, cancel, |l| exact_distance(h(l), proto(j)));
         }
-        dist[c] = _mm512_maskz_mov_pd(valid, e);
-        av[c] = a;
-        dmin = _mm512_mask_min_pd(dmin, valid, dmin, e);
+        *dist = e;
+        dmin = _mm512_min_pd(dmin, e);
     }
-    // q = softmax(-d / tau), shifted by the smallest distance
-    let dmin = _mm512_set1_pd(_mm512_reduce_min_pd(dmin));
+    // q = softmax(-d / tau), shifted by each token's smallest distance
     let inv_tau = _mm512_set1_pd(1.0 / tau);
-    let mut q = [_mm512_setzero_pd(); NC];
     let mut z = _mm512_setzero_pd();
-    for c in 0..NC {
-        let x = _mm512_mul_pd(_mm512_sub_pd(dmin, dist[c]), inv_tau);
-        q[c] = _mm512_maskz_mov_pd(lanes(k, c), exp(x));
-        z = _mm512_add_pd(z, q[c]);
+    for (q, &dist) in q.iter_mut().zip(&*dist) {
+        *q = exp(_mm512_mul_pd(_mm512_sub_pd(dmin, dist), inv_tau));
+        z = _mm512_add_pd(z, *q);
     }
-    let inv_z = _mm512_set1_pd(1.0 / _mm512_reduce_add_pd(z));
-    let mut qs = [0f64; MAX_K];
-    let (mut sigma, mut l_sq, mut qa) = (
-        _mm512_setzero_pd(),
-        _mm512_setzero_pd(),
-        _mm512_setzero_pd(),
-    );
-    for c in 0..NC {
-        q[c] = _mm512_mul_pd(q[c], inv_z);
-        _mm512_storeu_pd(qs.as_mut_ptr().add(c * F64S), q[c]);
-        sigma = _mm512_add_pd(sigma, q[c]);
-        l_sq = _mm512_fmadd_pd(q[c], dist[c], l_sq);
-        qa = _mm512_fmadd_pd(q[c], av[c], qa);
+    let inv_z = _mm512_div_pd(_mm512_set1_pd(1.0), z);
+    let zero = _mm512_setzero_pd();
+    let (mut sigma, mut l_sq, mut qa) = (zero, zero, zero);
+    for ((q, &dist), &a) in q.iter_mut().zip(&*dist).zip(&*av) {
+        *q = _mm512_mul_pd(*q, inv_z);
+        sigma = _mm512_add_pd(sigma, *q);
+        l_sq = _mm512_fmadd_pd(*q, dist, l_sq);
+        qa = _mm512_fmadd_pd(*q, a, qa);
     }
-    // y = q^T [Dp | G'], over prototypes j in pairs: two independent chains per vector
-    let mut ydp = [[_mm512_setzero_pd(); NC]; 2];
-    let mut yg = [[_mm512_setzero_pd(); NC]; 2];
-    let row = |j: usize| pk.pairs.as_ptr().add(j * 2 * kp);
-    let step = |j: usize, ydp: &mut [__m512d; NC], yg: &mut [__m512d; NC]| {
-        let (qj, row) = (_mm512_set1_pd(qs[j]), row(j));
-        for c in 0..NC {
-            let dp = _mm512_loadu_pd(row.add(c * F64S));
-            let g = _mm512_loadu_pd(row.add(kp + c * F64S));
-            ydp[c] = _mm512_fmadd_pd(qj, dp, ydp[c]);
-            yg[c] = _mm512_fmadd_pd(qj, g, yg[c]);
+    // V = q^T Dp q / 2 and q^T G' q over the upper triangles
+    let (mut var, mut qgq) = (zero, zero);
+    for j in 0..k {
+        let row = pk.upper.as_ptr().add(j * 2 * k);
+        let mut tv = zero;
+        let mut tg = _mm512_mul_pd(_mm512_set1_pd(*row.add(k + j)), q[j]);
+        let (dp, g2) = (row.add(j + 1), row.add(k + j + 1));
+        for (l, &ql) in q[j + 1..].iter().enumerate() {
+            tv = _mm512_fmadd_pd(_mm512_set1_pd(*dp.add(l)), ql, tv);
+            tg = _mm512_fmadd_pd(_mm512_set1_pd(*g2.add(l)), ql, tg);
         }
-    };
-    let [ydp0, ydp1] = &mut ydp;
-    let [yg0, yg1] = &mut yg;
-    for j in (0..k).step_by(2) {
-        step(j, ydp0, yg0);
-        if j + 1 < k {
-            step(j + 1, ydp1, yg1);
+        var = _mm512_fmadd_pd(q[j], tv, var);
+        qgq = _mm512_fmadd_pd(q[j], tg, qgq);
+    }
+    // L_OLS = sigma^2 ||h-c||^2 - 2 sigma q.a + q^T G' q, from differences where it cancels
+    let hh_s = _mm512_mul_pd(_mm512_mul_pd(sigma, sigma), hh);
+    let two_sigma = _mm512_add_pd(sigma, sigma);
+    let mut ols = _mm512_add_pd(_mm512_fnmadd_pd(two_sigma, qa, hh_s), qgq);
+    let bound = _mm512_mul_pd(_mm512_set1_pd(CANCEL), _mm512_add_pd(hh_s, qgq));
+    let cancel = _mm512_mask_cmp_pd_mask::<_CMP_LT_OQ>(valid, ols, bound);
+    if cancel != 0 {
+        ols = patch(ols, cancel, |l| {
+            let ql: Vec<f64> = q.iter().map(|&v| lane(v, l)).collect();
+            exact_ols(h(l), p, &ql)
+        });
+    }
+    for (l, &r) in g.rows.iter().enumerate() {
+        let terms = [lane(l_sq, l), lane(ols, l), lane(var, l)];
+        for (o, v) in io.terms[r * 3..r * 3 + 3].iter_mut().zip(terms) {
+            *o = v as f32;
         }
     }
-    let (mut var, mut qgq) = (_mm512_setzero_pd(), _mm512_setzero_pd());
-    for c in 0..NC {
-        var = _mm512_fmadd_pd(q[c], _mm512_add_pd(ydp[0][c], ydp[1][c]), var);
-        qgq = _mm512_fmadd_pd(q[c], _mm512_add_pd(yg[0][c], yg[1][c]), qgq);
-    }
-    let sums = Sums {
-        sigma: _mm512_reduce_add_pd(sigma),
-        l_sq: _mm512_reduce_add_pd(l_sq),
-        var: 0.5 * _mm512_reduce_add_pd(var),
-        qgq: _mm512_reduce_add_pd(qgq),
-        qa: _mm512_reduce_add_pd(qa),
-    };
-    let terms = losses(protos, t.h, p, t.hh, &qs[..k], &sums);
-    for (o, v) in out.terms.iter_mut().zip(terms) {
-        *o = v as f32;
-    }
-    let (qo, dout) = (out.q.as_mut_ptr(), out.d.as_mut_ptr());
-    for c in 0..NC {
-        let valid = lanes(k, c);
-        // lanes past K are masked off and never touched
-        let at = c * F64S;
-        _mm256_mask_storeu_ps(qo.wrapping_add(at), valid, _mm512_cvtpd_ps(q[c]));
-        _mm256_mask_storeu_ps(dout.wrapping_add(at), valid, _mm512_cvtpd_ps(dist[c]));
+    store(q, g.rows, io.q);
+    store(dist, g.rows, io.d);
+}
+
+/// Writes the K vectors `v` (one token per lane) as f32 rows of K into `out` at the tokens' rows.
+#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+unsafe fn store(v: &[__m512d], rows: &[usize], out: &mut [f32]) {
+    let k = v.len();
+    for kg in 0..k.div_ceil(LANES) {
+        let cols = std::array::from_fn(|c| {
+            v.get(kg * LANES + c)
+                .map_or(_mm256_setzero_ps(), |&v| _mm512_cvtpd_ps(v))
+        });
+        let m = tail8(k - kg * LANES);
+        for (t, &r) in transpose8(cols).iter().zip(rows) {
+            let at = r * k + kg * LANES;
+            // lanes past K are masked off and never touched
+            _mm256_mask_storeu_ps(out[at..].as_mut_ptr(), m, *t);
+        }
     }
 }
 
-/// The lanes of f64 vector `c` that hold one of the K prototypes.
-fn lanes(k: usize, c: usize) -> __mmask8 {
-    let n = k.saturating_sub(c * F64S).min(F64S);
-    ((1u16 << n) - 1) as __mmask8
+/// The 8 x 8 transpose: row i of the result holds element i of every input row.
+#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+unsafe fn transpose8(r: [__m256; 8]) -> [__m256; 8] {
+    let t = [
+        _mm256_unpacklo_ps(r[0], r[1]),
+        _mm256_unpackhi_ps(r[0], r[1]),
+        _mm256_unpacklo_ps(r[2], r[3]),
+        _mm256_unpackhi_ps(r[2], r[3]),
+        _mm256_unpacklo_ps(r[4], r[5]),
+        _mm256_unpackhi_ps(r[4], r[5]),
+        _mm256_unpacklo_ps(r[6], r[7]),
+        _mm256_unpackhi_ps(r[6], r[7]),
+    ];
+    let s = [
+        _mm256_shuffle_ps::<0x44>(t[0], t[2]),
+        _mm256_shuffle_ps::<0xee>(t[0], t[2]),
+        _mm256_shuffle_ps::<0x44>(t[1], t[3]),
+        _mm256_shuffle_ps::<0xee>(t[1], t[3]),
+        _mm256_shuffle_ps::<0x44>(t[4], t[6]),
+        _mm256_shuffle_ps::<0xee>(t[4], t[6]),
+        _mm256_shuffle_ps::<0x44>(t[5], t[7]),
+        _mm256_shuffle_ps::<0xee>(t[5], t[7]),
+    ];
+    std::array::from_fn(|i| {
+        let (a, b) = (s[i % 4], s[4 + i % 4]);
+        if i < 4 {
+            _mm256_permute2f128_ps::<0x20>(a, b)
+        } else {
+            _mm256_permute2f128_ps::<0x31>(a, b)
+        }
+    })
+}
+
+/// Lane `l` of `v`.
+fn lane(v: __m512d, l: usize) -> f64 {
+    // SAFETY: __m512d and [f64; 8] have the same size and every bit pattern is valid in both.
+    unsafe { transmute::<__m512d, [f64; 8]>(v)[l] }
+}
+
+/// `v` with the lanes set in `lanes` replaced by `f(lane)`.
+fn patch(v: __m512d, lanes: __mmask8, f: impl Fn(usize) -> f64) -> __m512d {
+    // SAFETY: as in `lane`.
+    let mut x = unsafe { transmute::<__m512d, [f64; 8]>(v) };
+    for (l, x) in x.iter_mut().enumerate() {
+        if lanes & (1 << l) != 0 {
+            *x = f(l);
+        }
+    }
+    // SAFETY: as in `lane`.
+    unsafe { transmute::<[f64; 8], __m512d>(x) }
+}
+
+/// The first `n` of 16 lanes.
+fn tail16(n: usize) -> __mmask16 {
+    ((1u32 << n.min(16)) - 1) as __mmask16
+}
+
+/// The first `n` of 8 lanes.
+fn tail8(n: usize) -> __mmask8 {
+    ((1u32 << n.min(8)) - 1) as __mmask8
+}
+
+/// `||h - p_j||^2` from differences, in f64: exact to a few ulps.
+#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+unsafe fn exact_distance(h: &[f32], p_j: &[f32]) -> f64 {
+    let mut acc = _mm512_setzero_pd();
+    for at in (0..h.len()).step_by(LANES) {
+        let x = _mm512_sub_pd(wide8(h, at), wide8(p_j, at));
+        acc = _mm512_fmadd_pd(x, x, acc);
+    }
+    _mm512_reduce_add_pd(acc)
+}
+
+/// `||sum_k q_k (h - p_k)||^2` from differences, in f64: exact to a few ulps.
+#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+unsafe fn exact_ols(h: &[f32], p: &[f32], q: &[f64]) -> f64 {
+    let d = h.len();
+    let mut acc = _mm512_setzero_pd();
+    for at in (0..d).step_by(LANES) {
+        let x = wide8(h, at);
+        let mut e = _mm512_setzero_pd();
+        for (j, &qj) in q.iter().enumerate() {
+            let diff = _mm512_sub_pd(x, wide8(&p[j * d..(j + 1) * d], at));
+            e = _mm512_fmadd_pd(_mm512_set1_pd(qj), diff, e);
+        }
+        acc = _mm512_fmadd_pd(e, e, acc);
+    }
+    _mm512_reduce_add_pd(acc)
+}
+
+/// `x[at .. at + 8]` in f64, zeros past the end.
+#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+unsafe fn wide8(x: &[f32], at: usize) -> __m512d {
+    let m = tail8(x.len() - at);
+    _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, x.as_ptr().add(at)))
 }
 
 /// `e^x` for `x <= 0` in f64 lanes, within about an ulp: `x = n ln2 + r` with `|r| <= ln2 / 2`

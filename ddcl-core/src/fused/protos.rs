@@ -18,45 +18,35 @@ pub(crate) struct Protos<E> {
     /// ||p'_k||^2, (K).
     pub norms: Vec<f64>,
     /// Row j is `[ ||p_j - p_l||^2 for l ; p'_j . p'_l for l ]`, (K, 2K): pairwise distances
-    /// (f64, recomputed from differences of the raw prototypes where their expansion cancels),
-    /// then the Gram matrix G' of the centred ones.
+    /// (f64, from the Gram matrix, recomputed from differences of the raw prototypes where the
+    /// expansion cancels), then the Gram matrix G' of the centred prototypes.
     pub pairs: Vec<f64>,
 }
 
 impl<E: Elem> Protos<E> {
     pub fn new(p: &[E], k: usize, d: usize) -> Self {
-        let mut mean = vec![0f64; d];
+        let mut sum = vec![0f64; d];
         for row in p.chunks_exact(d) {
-            for (c, &v) in mean.iter_mut().zip(row) {
-                *c += v.to_f64();
+            for (s, &v) in sum.iter_mut().zip(row) {
+                *s += v.to_f64();
             }
         }
-        mean.iter_mut().for_each(|c| *c /= k as f64);
-        let center: Vec<E> = mean.iter().map(|&c| E::from_f64(c)).collect();
-        let centred: Vec<E> = p
-            .chunks_exact(d)
-            .flat_map(|row| row.iter().zip(&center).map(|(&v, &c)| v - c))
-            .collect();
-        // G' of the centred prototypes as the kernels see them, and the Gram matrix of the
-        // prototypes centred in f64, from which the pairwise distances follow
+        let center: Vec<E> = sum.iter().map(|&s| E::from_f64(s / k as f64)).collect();
+        let mut centred = Vec::with_capacity(k * d);
+        for row in p.chunks_exact(d) {
+            centred.extend(row.iter().zip(&center).map(|(&v, &c)| v - c));
+        }
+        // G' of the centred prototypes as the kernels see them, in f64
         let wide: Vec<f64> = centred.iter().map(|v| v.to_f64()).collect();
-        let exact: Vec<f64> = p
-            .chunks_exact(d)
-            .flat_map(|row| row.iter().zip(&mean).map(|(&v, &c)| v.to_f64() - c))
-            .collect();
-        let gram = |x: &[f64]| {
-            let mut g = vec![0f64; k * k];
-            matmul(&mut g, false, (k, k, d), x, (d, 1), x, (1, d), 1.0);
-            g
-        };
-        let (g, e) = (gram(&wide), gram(&exact));
+        let mut g = vec![0f64; k * k];
+        matmul(&mut g, false, (k, k, d), &wide, (d, 1), &wide, (1, d), 1.0);
         let raw = |j: usize| &p[j * d..(j + 1) * d];
         let mut pairs = vec![0f64; 2 * k * k];
         for j in 0..k {
             for l in j + 1..k {
                 // ||p_j - p_l||^2 by expansion, from differences where the expansion cancels
-                let (nj, nl) = (e[j * k + j], e[l * k + l]);
-                let expanded = nj + nl - 2.0 * e[j * k + l];
+                let (nj, nl) = (g[j * k + j], g[l * k + l]);
+                let expanded = nj + nl - 2.0 * g[j * k + l];
                 let dist = if expanded < CANCEL * (nj + nl) {
                     exact_distance(raw(j), raw(l))
                 } else {
