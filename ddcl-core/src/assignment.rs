@@ -25,8 +25,6 @@ impl Losses {
 
     /// `|L_SQ - L_OLS - V| / L_SQ` in f64 (0 when L_SQ is 0): what a run reports.
     pub fn relative_violation(&self) -> Result<f64> {
-        let scalar =
-            |t: &Tensor| -> Result<f64> { Ok(t.to_dtype(DType::F64)?.to_scalar::<f64>()?) };
         let (sq, ols, var) = (scalar(&self.sq)?, scalar(&self.ols)?, scalar(&self.var)?);
         Ok(if sq == 0.0 {
             (ols + var).abs()
@@ -34,6 +32,11 @@ impl Losses {
             (sq - ols - var).abs() / sq
         })
     }
+}
+
+/// The value of a scalar tensor in f64.
+fn scalar(t: &Tensor) -> Result<f64> {
+    Ok(t.to_dtype(DType::F64)?.to_scalar::<f64>()?)
 }
 
 /// The soft assignment of a batch and everything computed from it.
@@ -93,6 +96,11 @@ pub fn assign(
         ols: means.get(1)?,
         var: means.get(2)?,
     };
+    // a NaN or infinity in a real token makes its L_SQ, and so the mean, non-finite: only then
+    // are the hidden states scanned, to report where
+    if cfg.check_finite() && !scalar(&losses.sq)?.is_finite() {
+        input::ensure_finite("hidden", h, &mask)?;
+    }
     Ok(Assignment {
         q,
         dist,

@@ -50,8 +50,10 @@ impl AssignConfig {
         Self { backend, ..self }
     }
 
-    /// Turns the NaN/inf check of the real tokens and prototypes on or off. The check costs one
-    /// extra read of the hidden states.
+    /// Turns the NaN/inf check of the real tokens and prototypes on or off (on by default).
+    /// The prototypes are scanned up front; the hidden states only when the mean L_SQ comes out
+    /// non-finite, which any NaN or infinity in a real token causes, so that finite inputs cost
+    /// no extra pass. Finite inputs whose losses overflow are returned as they are.
     pub fn with_check_finite(self, check_finite: bool) -> Self {
         Self {
             check_finite,

@@ -64,7 +64,8 @@ pub(crate) fn check_hidden(h: &Tensor, mask: Option<&Tensor>) -> Result<(usize, 
 }
 
 /// Checks shapes, dtypes and devices; turns the mask into 0/1 of `h`'s dtype; optionally checks
-/// that the real tokens and the prototypes are finite.
+/// that the prototypes are finite (the hidden states are checked by [`ensure_finite`] once a
+/// non-finite loss says that one may not be).
 pub(crate) fn check(
     h: &Tensor,
     mask: Option<&Tensor>,
@@ -99,7 +100,6 @@ pub(crate) fn check(
         });
     }
     if check_finite {
-        ensure_finite("hidden", h, &mask)?;
         ensure_finite("prototypes", p, &Tensor::ones(k, p.dtype(), p.device())?)?;
     }
     Ok(Inputs { k, mask })
@@ -107,7 +107,7 @@ pub(crate) fn check(
 
 /// Fails with [`Error::NonFinite`] when a row of `x` whose `mask` entry is non-zero holds NaN or
 /// infinity; `mask` has the leading dimensions of `x` and its dtype. One pass on CPU for f32/f64.
-fn ensure_finite(name: &'static str, x: &Tensor, mask: &Tensor) -> Result<()> {
+pub(crate) fn ensure_finite(name: &'static str, x: &Tensor, mask: &Tensor) -> Result<()> {
     let (count, first) = if x.device().is_cpu() && matches!(x.dtype(), DType::F32 | DType::F64) {
         let found = x
             .contiguous()?

@@ -93,33 +93,44 @@ fn dtypes_are_checked() {
 
 #[test]
 fn non_finite_inputs_are_reported_where_checked() {
-    let mut v = to_vec(&uniform(1, &[2, 3, 4], 1.0, DType::F64));
-    v[13] = f64::NAN;
-    v[20] = f64::NEG_INFINITY;
-    let h = Tensor::from_vec(v, (2, 3, 4), &Device::Cpu).unwrap();
-    let p = uniform(2, &[5, 4], 1.0, DType::F64);
-    for backend in [Backend::Reference, Backend::Fused] {
-        match try_assign(&h, None, &p, backend) {
-            Error::NonFinite { name, count, first } => {
-                assert_eq!((name, count, first), ("hidden", 2, 13));
+    // f32 runs the vectorised kernel where the CPU has one, f64 the portable one
+    for dtype in [DType::F64, DType::F32] {
+        let mut v = to_vec(&uniform(1, &[2, 3, 4], 1.0, DType::F64));
+        v[13] = f64::NAN;
+        v[20] = f64::NEG_INFINITY;
+        let h = Tensor::from_vec(v, (2, 3, 4), &Device::Cpu)
+            .and_then(|t| t.to_dtype(dtype))
+            .unwrap();
+        let p = uniform(2, &[5, 4], 1.0, dtype);
+        for backend in [Backend::Reference, Backend::Fused] {
+            match try_assign(&h, None, &p, backend) {
+                Error::NonFinite { name, count, first } => {
+                    assert_eq!((name, count, first), ("hidden", 2, 13));
+                }
+                other => panic!("expected NonFinite, got {other}"),
             }
-            other => panic!("expected NonFinite, got {other}"),
+            // the same values in padding rows are no error
+            let mask = Tensor::new(&[[1u8, 1, 1], [0, 1, 0]], &Device::Cpu).unwrap();
+            let a = assign(&h, Some(&mask), &p, &config(1.0, backend)).unwrap();
+            assert!(to_vec(&a.losses.sq)[0].is_finite());
+            let mut pv = to_vec(&p);
+            pv[7] = f64::INFINITY;
+            let bad_p = Tensor::from_vec(pv, (5, 4), &Device::Cpu)
+                .and_then(|t| t.to_dtype(dtype))
+                .unwrap();
+            let clean_h = uniform(1, &[2, 3, 4], 1.0, dtype);
+            assert!(matches!(
+                try_assign(&clean_h, None, &bad_p, backend),
+                Error::NonFinite {
+                    name: "prototypes",
+                    count: 1,
+                    first: 7
+                }
+            ));
+            // with checks off the call goes through (NaN in, NaN out)
+            let cfg = config(1.0, backend).with_check_finite(false);
+            assert!(assign(&h, None, &p, &cfg).is_ok());
         }
-        let mut pv = to_vec(&p);
-        pv[7] = f64::INFINITY;
-        let bad_p = Tensor::from_vec(pv, (5, 4), &Device::Cpu).unwrap();
-        let clean_h = uniform(1, &[2, 3, 4], 1.0, DType::F64);
-        assert!(matches!(
-            try_assign(&clean_h, None, &bad_p, backend),
-            Error::NonFinite {
-                name: "prototypes",
-                count: 1,
-                first: 7
-            }
-        ));
-        // with checks off the call goes through (NaN in, NaN out)
-        let cfg = config(1.0, backend).with_check_finite(false);
-        assert!(assign(&h, None, &p, &cfg).is_ok());
     }
 }
 
