@@ -4,6 +4,7 @@ use candle_core::{DType, Tensor, D};
 
 use crate::config::{AssignConfig, Backend};
 use crate::input::{self, Inputs};
+use crate::matmul::matmul;
 use crate::{fused, reference, Error, Result};
 
 /// The three loss terms as masked means over real tokens (scalars); zero when there is none.
@@ -88,8 +89,11 @@ pub fn assign(
     let mask = inputs.mask;
     let tokens = mask.sum(D::Minus1)?;
     let n = tokens.sum_all()?.maximum(1.0)?;
-    let means = input::token_sum(&mask, &token_losses)?
-        .sum(0)?
+    // padding rows of the token losses are zeros: one sum over all rows
+    let (b, t, _) = token_losses.dims3()?;
+    let ones = Tensor::ones((1, b * t), token_losses.dtype(), token_losses.device())?;
+    let means = matmul(&ones, &token_losses.reshape((b * t, 3))?)?
+        .squeeze(0)?
         .broadcast_div(&n)?;
     let losses = Losses {
         sq: means.get(0)?,
