@@ -88,41 +88,48 @@ impl<E: Elem> Block<E> {
 /// Fills `out` ([`Planes`] of N tokens, zero-initialised) from hidden states `h` (N x D),
 /// prototypes (K x D) and a mask (N). Tokens whose mask is 0 stay zeros and their hidden states
 /// are never read. `simd` lets the element type's vectorised kernel run where the CPU has one.
-pub(crate) fn forward<E: Elem>(
+pub(crate) fn forward<'a, E: Elem>(
     h: &[E],
     p: &[E],
     mask: &[E],
     (tau, simd): (f64, bool),
     k: usize,
-    out: &mut [E],
+    out: &'a mut [E],
 ) {
     let d = p.len() / k;
     let protos = Protos::new(p, k, d);
     let n = out.len() / width(k);
     let (q_out, rest) = out.split_at_mut(n * k);
     let (d_out, terms_out) = rest.split_at_mut(n * k);
-    let blocks = q_out
+    let io = |bi: usize, q, dist, terms: &'a mut [E]| {
+        let (first, rows) = (bi * ROWS, terms.len() / 3);
+        BlockIo {
+            h: &h[first * d..(first + rows) * d],
+            mask: &mask[first..first + rows],
+            q,
+            d: dist,
+            terms,
+        }
+    };
+    let kernel = simd.then(|| E::vector(&protos)).flatten();
+    let run = |blk: &mut Option<Block<E>>, io: BlockIo<E>| match &kernel {
+        Some(v) => E::vector_block(v, &protos, p, tau, io),
+        None => {
+            let blk = blk.get_or_insert_with(|| Block::new(k, d));
+            portable_block(blk, &protos, p, tau, io)
+        }
+    };
+    if n <= ROWS {
+        // one block runs here: waking the thread pool would cost more than it
+        return run(&mut None, io(0, q_out, d_out, terms_out));
+    }
+    q_out
         .par_chunks_mut(ROWS * k)
         .zip(d_out.par_chunks_mut(ROWS * k))
         .zip(terms_out.par_chunks_mut(ROWS * 3))
         .enumerate()
-        .map(|(bi, ((q, dist), terms))| {
-            let (first, rows) = (bi * ROWS, terms.len() / 3);
-            BlockIo {
-                h: &h[first * d..(first + rows) * d],
-                mask: &mask[first..first + rows],
-                q,
-                d: dist,
-                terms,
-            }
-        });
-    match simd.then(|| E::vector(&protos)).flatten() {
-        Some(kernel) => blocks.for_each(|io| E::vector_block(&kernel, &protos, p, tau, io)),
-        None => blocks.for_each_init(
-            || Block::new(k, d),
-            |blk, io| portable_block(blk, &protos, p, tau, io),
-        ),
-    }
+        .map(|(bi, ((q, dist), terms))| io(bi, q, dist, terms))
+        .for_each_init(|| None, run);
 }
 
 /// One block of tokens on any CPU: GEMMs through the gemm crate, per-token loops in f64.
