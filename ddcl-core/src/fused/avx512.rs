@@ -44,7 +44,7 @@ pub(crate) struct Packed {
     lines: usize,
     /// Chunks of 16 features: D / 16 rounded up.
     chunks: usize,
-    /// `P'^T = (P - c)^T`, (16 chunks, 16 lines), zero beyond D and K.
+    /// `P'^T = (P - c)^T`: 16 `chunks` rows of `lines` lines each, zero beyond D and K.
     pt: Vec<Line>,
     /// `||p'_k||^2`, (K).
     norms: Vec<f64>,
