@@ -142,15 +142,12 @@ unsafe fn tiles(
             (0..pk.chunks).for_each(|c| panel[c * MR + i] = ZERO);
             hh[i] = 0.0;
         }
-        // the next tile's rows travel to L2 while this one computes
-        for &r in tiles.get(ti + 1).copied().unwrap_or_default() {
-            let row = io.h[r * d..(r + 1) * d].as_ptr();
-            for at in (0..d).step_by(F32S) {
-                _mm_prefetch::<_MM_HINT_T1>(row.add(at).cast());
-            }
-        }
+        // the next tile's rows travel to L2 while this one's logits run, a line of each per
+        // chunk of the first column pass
+        let next = tiles.get(ti + 1).copied().unwrap_or_default();
+        let next: Vec<*const f32> = next.iter().map(|&r| io.h[r * d..].as_ptr()).collect();
         for (col, a) in a.chunks_exact_mut(MR).enumerate() {
-            logits(panel, pk, col, a);
+            logits(panel, pk, col, a, if col == 0 { &next } else { &[] });
         }
         for (g, rows) in tile.chunks(LANES).enumerate() {
             let group = Group {
@@ -207,11 +204,15 @@ unsafe fn centre(h: &[f32], c: &[f32], panel: &mut [Line], row: usize) -> f64 {
 }
 
 /// Logits of the tile against prototypes `16 col .. 16 col + 16`: `out[r] = (h_r - c) . P'^T`,
-/// the [`MR`] accumulators held in registers over the whole of D.
+/// the [`MR`] accumulators held in registers over the whole of D. Chunk by chunk, the same
+/// 64 bytes of each row in `fetch` are prefetched to L2.
 #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
-unsafe fn logits(panel: &[Line], pk: &Packed, col: usize, out: &mut [Line]) {
+unsafe fn logits(panel: &[Line], pk: &Packed, col: usize, out: &mut [Line], fetch: &[*const f32]) {
     let mut acc = [_mm512_setzero_ps(); MR];
     for ch in 0..pk.chunks {
+        for &row in fetch {
+            _mm_prefetch::<_MM_HINT_T1>(row.wrapping_add(ch * F32S).cast());
+        }
         let h = panel.as_ptr().add(ch * MR).cast::<f32>();
         let pt = pk.pt.as_ptr().add(ch * F32S * pk.lines + col);
         for i in 0..F32S {
