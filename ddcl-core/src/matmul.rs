@@ -3,7 +3,8 @@
 //! candle 0.11's CPU matmul asks for its thread count on every call, and that look-up parses
 //! `/proc/cpuinfo` unless `RAYON_NUM_THREADS` is set: about 27 µs a product on this project's
 //! machine, more than the small products of a readout cost in full. This op calls the gemm crate
-//! directly, with any strides, and has its own backward.
+//! directly (products of a few thousand multiply-adds run as a plain loop), with any strides, and
+//! has its own backward.
 
 use candle_core::{CpuStorage, CustomOp2, DType, Layout, Shape, Tensor, D};
 use rayon::prelude::*;
@@ -13,11 +14,6 @@ use crate::Result;
 
 /// Products of at least this many multiply-adds run on rayon's threads.
 const PARALLEL_FLOPS: usize = 1 << 20;
-
-/// Products of at most this many multiply-adds (per batch entry) run as a plain loop: below it
-/// the gemm crate's fixed cost per call exceeds the arithmetic (a (1 x 128) (128 x 16) product,
-/// one per sequence in the occupancy and the loss means, took about 0.5 µs through it).
-const DIRECT_FLOPS: usize = 1 << 13;
 
 /// `a.matmul(b)` for `a` (M, K) and `b` (K, N), or batched (B, M, K) and (B, K, N); the gemm crate
 /// on CPU for f32 and f64, candle's matmul elsewhere. Differentiable in both arguments.
@@ -59,65 +55,26 @@ impl Operand {
     }
 }
 
-/// Columns of `dst` that [`direct`] accumulates at once, in registers.
-const COLUMNS: usize = 16;
-
-/// `dst (m x n) = lhs (m x k) * rhs (k x n)` by a plain loop: per row of `dst`, [`COLUMNS`]
-/// columns at a time accumulate over k in registers.
-fn direct<E: Elem>(
-    dst: &mut [E],
-    (m, n, k): (usize, usize, usize),
-    lhs: &[E],
-    (lrs, lcs): (usize, usize),
-    rhs: &[E],
-    (rrs, rcs): (usize, usize),
-) {
-    for (i, row) in dst.chunks_exact_mut(n).take(m).enumerate() {
-        let a = |l: usize| lhs[i * lrs + l * lcs];
-        for (c, out) in row.chunks_mut(COLUMNS).enumerate() {
-            let first = c * COLUMNS * rcs;
-            if rcs == 1 && out.len() == COLUMNS {
-                let mut acc = [E::ZERO; COLUMNS];
-                for l in 0..k {
-                    let (a, at) = (a(l), l * rrs + first);
-                    let b = &rhs[at..at + COLUMNS];
-                    for j in 0..COLUMNS {
-                        acc[j] = acc[j] + a * b[j];
-                    }
-                }
-                out.copy_from_slice(&acc);
-            } else {
-                out.fill(E::ZERO);
-                for l in 0..k {
-                    let b = rhs[l * rrs + first..].iter().step_by(rcs);
-                    let a = a(l);
-                    out.iter_mut().zip(b).for_each(|(o, &b)| *o = *o + a * b);
-                }
-            }
-        }
-    }
-}
-
 fn product<E: Elem>(a: &[E], la: &Operand, b: &[E], lb: &Operand, out: &mut [E]) {
     let (m, k, n) = (la.rows, la.cols, lb.cols);
     let parallel = la.batch * m * n * k >= PARALLEL_FLOPS;
     let run = |(i, dst): (usize, &mut [E])| {
         let lhs = &a[la.start + i * la.strides.0..];
         let rhs = &b[lb.start + i * lb.strides.0..];
-        let (dims, lhs_strides, rhs_strides) = (
-            (m, n, k),
-            (la.strides.1, la.strides.2),
-            (lb.strides.1, lb.strides.2),
-        );
-        if m * n * k <= DIRECT_FLOPS {
-            return direct(dst, dims, lhs, lhs_strides, rhs, rhs_strides);
-        }
         let threads = if parallel && la.batch == 1 {
             rayon::current_num_threads()
         } else {
             1
         };
-        gemm(dst, dims, lhs, lhs_strides, rhs, rhs_strides, threads);
+        gemm(
+            dst,
+            (m, n, k),
+            lhs,
+            (la.strides.1, la.strides.2),
+            rhs,
+            (lb.strides.1, lb.strides.2),
+            threads,
+        );
     };
     if parallel {
         out.par_chunks_mut(m * n).enumerate().for_each(run);

@@ -136,8 +136,14 @@ pub(crate) fn matmul<E: Elem>(
     product(dst, dims, lhs, lhs_strides, rhs, rhs_strides, how);
 }
 
+/// Products of at most this many multiply-adds run as a plain loop in [`gemm`]: below it the gemm
+/// crate's fixed cost per call exceeds the arithmetic (a (1 x 128) (128 x 16) product, one per
+/// sequence in the occupancy, took about 0.5 µs through it).
+const DIRECT_FLOPS: usize = 1 << 13;
+
 /// `dst (m x n) = lhs (m x k) * rhs (k x n)` with the given (row, column) strides, on `threads`
-/// of rayon's threads; `dst` is row-major.
+/// of rayon's threads (small products as a plain loop on the calling thread); `dst` is
+/// row-major.
 pub(crate) fn gemm<E: Elem>(
     dst: &mut [E],
     dims: (usize, usize, usize),
@@ -147,6 +153,10 @@ pub(crate) fn gemm<E: Elem>(
     rhs_strides: (usize, usize),
     threads: usize,
 ) {
+    let (m, n, k) = dims;
+    if m * n * k <= DIRECT_FLOPS {
+        return direct(dst, dims, lhs, lhs_strides, rhs, rhs_strides);
+    }
     let parallelism = if threads > 1 {
         gemm::Parallelism::Rayon(threads)
     } else {
@@ -154,6 +164,45 @@ pub(crate) fn gemm<E: Elem>(
     };
     let how = (false, E::ONE, parallelism);
     product(dst, dims, lhs, lhs_strides, rhs, rhs_strides, how);
+}
+
+/// Columns of `dst` that [`direct`] accumulates at once, in registers.
+const COLUMNS: usize = 16;
+
+/// `dst (m x n) = lhs (m x k) * rhs (k x n)` by a plain loop: per row of `dst`, [`COLUMNS`]
+/// columns at a time accumulate over k in registers.
+fn direct<E: Elem>(
+    dst: &mut [E],
+    (m, n, k): (usize, usize, usize),
+    lhs: &[E],
+    (lrs, lcs): (usize, usize),
+    rhs: &[E],
+    (rrs, rcs): (usize, usize),
+) {
+    for (i, row) in dst.chunks_exact_mut(n).take(m).enumerate() {
+        let a = |l: usize| lhs[i * lrs + l * lcs];
+        for (c, out) in row.chunks_mut(COLUMNS).enumerate() {
+            let first = c * COLUMNS * rcs;
+            if rcs == 1 && out.len() == COLUMNS {
+                let mut acc = [E::ZERO; COLUMNS];
+                for l in 0..k {
+                    let (a, at) = (a(l), l * rrs + first);
+                    let b = &rhs[at..at + COLUMNS];
+                    for j in 0..COLUMNS {
+                        acc[j] = acc[j] + a * b[j];
+                    }
+                }
+                out.copy_from_slice(&acc);
+            } else {
+                out.fill(E::ZERO);
+                for l in 0..k {
+                    let b = rhs[l * rrs + first..].iter().step_by(rcs);
+                    let a = a(l);
+                    out.iter_mut().zip(b).for_each(|(o, &b)| *o = *o + a * b);
+                }
+            }
+        }
+    }
 }
 
 fn product<E: Elem>(
