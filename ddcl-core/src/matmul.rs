@@ -57,6 +57,9 @@ impl Operand {
 
 fn product<E: Elem>(a: &[E], la: &Operand, b: &[E], lb: &Operand, out: &mut [E]) {
     let (m, k, n) = (la.rows, la.cols, lb.cols);
+    if out.is_empty() {
+        return;
+    }
     let parallel = la.batch * m * n * k >= PARALLEL_FLOPS;
     let run = |(i, dst): (usize, &mut [E])| {
         let lhs = &a[la.start + i * la.strides.0..];
@@ -182,6 +185,20 @@ mod tests {
             // rank 2
             let (a0, b0) = (a.get(0).unwrap(), b.get(0).unwrap());
             close(&matmul(&a0, &b0).unwrap(), &a0.matmul(&b0).unwrap());
+        }
+        // empty products: no rows, no columns, or nothing to sum (zeros)
+        for (m, k, n) in [(0, 3, 2), (2, 3, 0), (2, 0, 3)] {
+            let a = Tensor::ones((2, m, k), candle_core::DType::F32, &dev).unwrap();
+            let b = Tensor::ones((2, k, n), candle_core::DType::F32, &dev).unwrap();
+            let y = matmul(&a, &b).unwrap();
+            assert_eq!(y.dims(), &[2, m, n]);
+            assert!(y
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap()
+                .iter()
+                .all(|&v| v == 0.0));
         }
     }
 

@@ -179,6 +179,9 @@ fn direct<E: Elem>(
     rhs: &[E],
     (rrs, rcs): (usize, usize),
 ) {
+    if n == 0 {
+        return;
+    }
     for (i, row) in dst.chunks_exact_mut(n).take(m).enumerate() {
         let a = |l: usize| lhs[i * lrs + l * lcs];
         for (c, out) in row.chunks_mut(COLUMNS).enumerate() {
