@@ -145,9 +145,13 @@ unsafe fn tiles(
         // the next tile's rows travel to L2 while this one's logits run, a line of each per
         // chunk of the first column pass
         let next = tiles.get(ti + 1).copied().unwrap_or_default();
-        let next: Vec<*const f32> = next.iter().map(|&r| io.h[r * d..].as_ptr()).collect();
+        let mut rows = [std::ptr::null::<f32>(); MR];
+        for (row, &r) in rows.iter_mut().zip(next) {
+            *row = io.h[r * d..].as_ptr();
+        }
         for (col, a) in a.chunks_exact_mut(MR).enumerate() {
-            logits(panel, pk, col, a, if col == 0 { &next } else { &[] });
+            let fetch = if col == 0 { &rows[..next.len()] } else { &[] };
+            logits(panel, pk, col, a, fetch);
         }
         for (g, rows) in tile.chunks(LANES).enumerate() {
             let group = Group {

@@ -242,30 +242,23 @@ pub(crate) fn exact_distance<E: Elem>(h: &[E], p_j: &[E]) -> f64 {
 }
 
 /// The per-token sums from which the loss terms follow, all in f64.
-pub(crate) struct Sums {
+struct Sums {
     /// sum_k q_k (1 up to rounding).
-    pub sigma: f64,
+    sigma: f64,
     /// L_SQ = sum_k q_k d_k.
-    pub l_sq: f64,
+    l_sq: f64,
     /// V = q^T Dp q / 2, pairwise distances Dp: non-negative terms, nothing cancels.
-    pub var: f64,
+    var: f64,
     /// q^T G' q, Gram matrix G' of the centred prototypes.
-    pub qgq: f64,
+    qgq: f64,
     /// sum_k q_k a_k with a_k = (h - c).(p_k - c).
-    pub qa: f64,
+    qa: f64,
 }
 
 /// `[L_SQ, L_OLS, V]` of one real token from its sums; L_OLS is recomputed from differences
 /// where its expansion cancels.
 #[inline]
-pub(crate) fn losses<E: Elem>(
-    protos: &Protos<E>,
-    h: &[E],
-    p: &[E],
-    hh: f64,
-    q: &[f64],
-    s: &Sums,
-) -> [f64; 3] {
+fn losses<E: Elem>(protos: &Protos<E>, h: &[E], p: &[E], hh: f64, q: &[f64], s: &Sums) -> [f64; 3] {
     let (k, dim) = (protos.k, protos.d);
     let hh_s = s.sigma * s.sigma * hh;
     let expanded = hh_s - 2.0 * s.sigma * s.qa + s.qgq;
