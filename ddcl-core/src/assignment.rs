@@ -82,19 +82,16 @@ pub fn assign(
     cfg: &AssignConfig,
 ) -> Result<Assignment> {
     let inputs = input::check(h, mask, p, cfg.check_finite())?;
-    let (q, dist, token_losses) = match cfg.backend() {
-        Backend::Reference => reference::assign(h, &inputs.mask, p, cfg.tau())?,
+    let (q, dist, token_losses, means) = match cfg.backend() {
+        Backend::Reference => {
+            let (q, dist, token_losses) = reference::assign(h, &inputs.mask, p, cfg.tau())?;
+            let means = token_mean(&token_losses, &inputs.mask)?;
+            (q, dist, token_losses, means)
+        }
         Backend::Fused => fused_assign(h, p, &inputs, cfg)?,
     };
     let mask = inputs.mask;
     let tokens = mask.sum(D::Minus1)?;
-    let n = tokens.sum_all()?.maximum(1.0)?;
-    // padding rows of the token losses are zeros: one sum over all rows
-    let (b, t, _) = token_losses.dims3()?;
-    let ones = Tensor::ones((1, b * t), token_losses.dtype(), token_losses.device())?;
-    let means = matmul(&ones, &token_losses.reshape((b * t, 3))?)?
-        .squeeze(0)?
-        .broadcast_div(&n)?;
     let losses = Losses {
         sq: means.get(0)?,
         ols: means.get(1)?,
@@ -115,12 +112,24 @@ pub fn assign(
     })
 }
 
+/// The masked means of the token losses `terms` (B, T, 3) over the real tokens of `mask` (B, T),
+/// (3); zeros when there is none. Padding rows of `terms` are zeros: one sum over all rows.
+fn token_mean(terms: &Tensor, mask: &Tensor) -> Result<Tensor> {
+    let (b, t, w) = terms.dims3()?;
+    let n = mask.sum_all()?.maximum(1.0)?;
+    let ones = Tensor::ones((1, b * t), terms.dtype(), terms.device())?;
+    Ok(matmul(&ones, &terms.reshape((b * t, w))?)?
+        .squeeze(0)?
+        .broadcast_div(&n)?)
+}
+
+/// q, d, the token losses and their means on the fused backend: one custom op.
 fn fused_assign(
     h: &Tensor,
     p: &Tensor,
     inputs: &Inputs,
     cfg: &AssignConfig,
-) -> Result<(Tensor, Tensor, Tensor)> {
+) -> Result<(Tensor, Tensor, Tensor, Tensor)> {
     if !h.device().is_cpu() {
         return Err(Error::Device {
             name: "fused backend",
@@ -147,11 +156,12 @@ fn fused_assign(
             simd: cfg.simd(),
         },
     )?;
-    // three contiguous planes: q, d, loss terms
+    // three contiguous planes (q, d, loss terms), then the loss means
     let plane = |start: usize, len: usize, w: usize| y.narrow(0, start, len)?.reshape((b, t, w));
     Ok((
         plane(0, n * k, k)?,
         plane(n * k, n * k, k)?,
         plane(2 * n * k, n * 3, 3)?,
+        y.narrow(0, 2 * n * k + n * 3, 3)?,
     ))
 }

@@ -4,7 +4,7 @@ mod common;
 
 use candle_core::{DType, Tensor};
 use common::*;
-use ddcl_core::{assign, Backend};
+use ddcl_core::{assign, Assignment, Backend};
 
 fn compare(seed: u64, b: usize, t: usize, d: usize, k: usize, tau: f64, lens: Option<&[usize]>) {
     let h = uniform(seed, &[b, t, d], 2.0, DType::F64);
@@ -21,10 +21,17 @@ fn compare(seed: u64, b: usize, t: usize, d: usize, k: usize, tau: f64, lens: Op
         1e-12,
         1e-12,
     );
+    assert_close("loss means", &means(&f), &means(&r), 1e-12, 1e-12);
     let (fh, fp) = grads(&h, mask.as_ref(), &p, tau, Backend::Fused);
     let (rh, rp) = grads(&h, mask.as_ref(), &p, tau, Backend::Reference);
     assert_close("dL/dh", &fh, &rh, 1e-10, 1e-9);
     assert_close("dL/dp", &fp, &rp, 1e-10, 1e-9);
+}
+
+/// `[L_SQ, L_OLS, V]`, the masked means of an assignment's loss terms.
+fn means(a: &Assignment) -> Tensor {
+    let l = &a.losses;
+    Tensor::stack(&[&l.sq, &l.ols, &l.var], 0).unwrap()
 }
 
 #[test]
@@ -46,6 +53,7 @@ fn fused_matches_reference_f32() {
         let f = assign(&h, Some(&mask), &p, &cfg).unwrap();
         assert_close("q", &f.q, &r.q, 1e-6, 1e-4);
         assert_close("token losses", &f.token_losses, &r.token_losses, 1e-5, 1e-5);
+        assert_close("loss means", &means(&f), &means(&r), 1e-5, 1e-5);
     }
     let (fh, fp) = grads(&h, Some(&mask), &p, 0.5, Backend::Fused);
     let (rh, rp) = grads(&h, Some(&mask), &p, 0.5, Backend::Reference);

@@ -87,7 +87,7 @@ impl Packed {
     }
 
     /// One block of the forward.
-    pub fn block(&self, protos: &Protos<f32>, p: &[f32], tau: f64, io: BlockIo<f32>) {
+    pub fn block(&self, protos: &Protos<f32>, p: &[f32], tau: f64, io: &mut BlockIo<f32>) {
         // SAFETY: a `Packed` exists only where `new` found AVX-512F/VL, AVX2 and FMA.
         unsafe { run(self, &protos.center, p, tau, io) }
     }
@@ -95,7 +95,7 @@ impl Packed {
 
 /// The block: tiles of [`MR`] real tokens, padding rows skipped.
 #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
-unsafe fn run(pk: &Packed, center: &[f32], p: &[f32], tau: f64, mut io: BlockIo<f32>) {
+unsafe fn run(pk: &Packed, center: &[f32], p: &[f32], tau: f64, io: &mut BlockIo<f32>) {
     thread_local! {
         /// Each thread's work space, kept from block to block.
         static SCRATCH: RefCell<Scratch> = const {
@@ -106,7 +106,7 @@ unsafe fn run(pk: &Packed, center: &[f32], p: &[f32], tau: f64, mut io: BlockIo<
         s.panel.resize(pk.chunks * MR, ZERO);
         s.a.resize(pk.lines * MR, ZERO);
         s.per_k.resize(3 * pk.k, _mm512_setzero_pd());
-        tiles(pk, center, p, tau, &mut io, s);
+        tiles(pk, center, p, tau, io, s);
     });
 }
 

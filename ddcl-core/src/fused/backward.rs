@@ -8,7 +8,8 @@
 //! w_k = g_d,k + g_sq q_k - q_k (u_k - sum_j q_j u_j) / tau
 //! ```
 //!
-//! and with `A = w + g_ols q`, the gradients are two GEMMs plus K x K terms:
+//! The loss terms' upstream gradients include those of their masked means: a mean's gradient
+//! divided by the number of real tokens reaches every real token. With `A = w + g_ols q`, the gradients are two GEMMs plus K x K terms:
 //!
 //! ```text
 //! dH_t = 2 (sum_k A_tk) (h_t - c) - 2 (A P')_t
@@ -18,7 +19,7 @@
 use rayon::prelude::*;
 
 use super::elem::{centre, matmul, Elem};
-use super::forward::{width, Planes};
+use super::forward::{output_len, real_tokens, Planes, TERMS};
 use super::protos::Protos;
 
 /// Tokens per chunk. Partial prototype gradients are summed chunk by chunk in a fixed order, so
@@ -43,7 +44,8 @@ pub(crate) struct Wanted {
 }
 
 /// Writes dH (when wanted) into `out[..N*D]` and then dP (when wanted) after it. `packed` holds
-/// the forward output ([`Planes`]), its upstream gradient (same layout) and the mask (N).
+/// the forward output ([`output_len`] values), its upstream gradient (same layout) and the mask
+/// (N).
 pub(crate) fn backward<E: Elem>(
     h: &[E],
     p: &[E],
@@ -55,9 +57,11 @@ pub(crate) fn backward<E: Elem>(
     let d = p.len() / k;
     let n = h.len() / d;
     let protos = Protos::new(p, k, d);
-    let (y, rest) = packed.split_at(n * width(k));
-    let (g, mask) = rest.split_at(n * width(k));
-    let (y, g) = (Planes::split(y, k), Planes::split(g, k));
+    let (y, rest) = packed.split_at(output_len(n, k));
+    let (g, mask) = rest.split_at(output_len(n, k));
+    let ((y, _), (g, g_means)) = (Planes::split(y, k), Planes::split(g, k));
+    let per_token = 1.0 / real_tokens(mask).max(1) as f64;
+    let g_means: [f64; TERMS] = std::array::from_fn(|t| g_means[t].to_f64() * per_token);
     let (dh, dp) = out.split_at_mut(if wanted.hidden { n * d } else { 0 });
     let targets: Vec<Option<&mut [E]>> = if wanted.hidden {
         dh.chunks_mut(CHUNK * d).map(Some).collect()
@@ -74,6 +78,7 @@ pub(crate) fn backward<E: Elem>(
                 h: &h[range.start * d..range.end * d],
                 y: y.rows(range.start, rows, k),
                 g: g.rows(range.start, rows, k),
+                g_means,
                 mask: &mask[range],
             };
             chunk(&protos, &tokens, tau, dh, wanted.prototypes)
@@ -108,6 +113,8 @@ struct Tokens<'a, E> {
     y: Planes<&'a [E]>,
     /// Its upstream gradient.
     g: Planes<&'a [E]>,
+    /// The upstream gradients of the loss means, divided by the number of real tokens.
+    g_means: [f64; TERMS],
     mask: &'a [E],
 }
 
@@ -128,8 +135,13 @@ fn chunk<E: Elem>(
     let mut s = vec![0f64; k];
     let real = |r: usize| t.mask[r] != E::ZERO;
     let loss_grads = |r: usize| {
-        let g = &t.g.terms[r * 3..(r + 1) * 3];
-        (g[0].to_f64(), g[1].to_f64(), g[2].to_f64())
+        let g = &t.g.terms[r * TERMS..(r + 1) * TERMS];
+        let m = &t.g_means;
+        (
+            g[0].to_f64() + m[0],
+            g[1].to_f64() + m[1],
+            g[2].to_f64() + m[2],
+        )
     };
     // q, zero on padding, (rows, K)
     let mut q = vec![0f64; rows * k];

@@ -34,7 +34,7 @@ pub(crate) trait Elem:
         protos: &Protos<Self>,
         p: &[Self],
         tau: f64,
-        io: BlockIo<Self>,
+        io: &mut BlockIo<Self>,
     );
 }
 
@@ -61,7 +61,7 @@ impl Elem for f32 {
         protos: &Protos<Self>,
         p: &[Self],
         tau: f64,
-        io: BlockIo<Self>,
+        io: &mut BlockIo<Self>,
     ) {
         v.block(protos, p, tau, io)
     }
@@ -70,7 +70,7 @@ impl Elem for f32 {
         None
     }
     #[cfg(not(target_arch = "x86_64"))]
-    fn vector_block(v: &Self::Vector, _: &Protos<Self>, _: &[Self], _: f64, _: BlockIo<Self>) {
+    fn vector_block(v: &Self::Vector, _: &Protos<Self>, _: &[Self], _: f64, _: &mut BlockIo<Self>) {
         match *v {}
     }
 }
@@ -88,7 +88,7 @@ impl Elem for f64 {
     fn vector(_: &Protos<Self>) -> Option<Self::Vector> {
         None
     }
-    fn vector_block(v: &Self::Vector, _: &Protos<Self>, _: &[Self], _: f64, _: BlockIo<Self>) {
+    fn vector_block(v: &Self::Vector, _: &Protos<Self>, _: &[Self], _: f64, _: &mut BlockIo<Self>) {
         match *v {}
     }
 }

@@ -17,6 +17,15 @@ pub(crate) fn width(k: usize) -> usize {
     2 * k + 3
 }
 
+/// The three loss terms, whose masked means close the output.
+pub(crate) const TERMS: usize = 3;
+
+/// Length of the forward's output for N tokens: the per-token [`Planes`], then the masked means
+/// of the three loss terms.
+pub(crate) fn output_len(n: usize, k: usize) -> usize {
+    n * width(k) + TERMS
+}
+
 /// The output of the forward for N tokens, stored as three planes so that each is a contiguous
 /// tensor: q (N x K), then d (N x K), then the loss terms (N x 3).
 pub(crate) struct Planes<S> {
@@ -26,12 +35,13 @@ pub(crate) struct Planes<S> {
 }
 
 impl<'a, E> Planes<&'a [E]> {
-    /// Splits a buffer of N * (2K + 3) values.
-    pub fn split(v: &'a [E], k: usize) -> Self {
-        let n = v.len() / width(k);
+    /// Splits an output of N tokens ([`output_len`] values) into its planes and the means.
+    pub fn split(v: &'a [E], k: usize) -> (Self, &'a [E]) {
+        let n = (v.len() - TERMS) / width(k);
         let (q, rest) = v.split_at(n * k);
-        let (d, terms) = rest.split_at(n * k);
-        Self { q, d, terms }
+        let (d, rest) = rest.split_at(n * k);
+        let (terms, means) = rest.split_at(n * TERMS);
+        (Self { q, d, terms }, means)
     }
 
     /// Tokens `first .. first + rows`.
@@ -39,9 +49,14 @@ impl<'a, E> Planes<&'a [E]> {
         Self {
             q: &self.q[first * k..(first + rows) * k],
             d: &self.d[first * k..(first + rows) * k],
-            terms: &self.terms[first * 3..(first + rows) * 3],
+            terms: &self.terms[first * TERMS..(first + rows) * TERMS],
         }
     }
+}
+
+/// The number of real tokens (non-zero mask entries).
+pub(crate) fn real_tokens<E: Elem>(mask: &[E]) -> usize {
+    mask.iter().filter(|&&m| m != E::ZERO).count()
 }
 
 /// The tokens of one block and where their outputs go.
@@ -85,9 +100,10 @@ impl<E: Elem> Block<E> {
     }
 }
 
-/// Fills `out` ([`Planes`] of N tokens, zero-initialised) from hidden states `h` (N x D),
-/// prototypes (K x D) and a mask (N). Tokens whose mask is 0 stay zeros and their hidden states
-/// are never read. `simd` lets the element type's vectorised kernel run where the CPU has one.
+/// Fills `out` ([`output_len`] values, zero-initialised) from hidden states `h` (N x D),
+/// prototypes (K x D) and a mask (N): the [`Planes`], then the masked means of the loss terms.
+/// Tokens whose mask is 0 stay zeros and their hidden states are never read. `simd` lets the
+/// element type's vectorised kernel run where the CPU has one.
 pub(crate) fn forward<'a, E: Elem>(
     h: &[E],
     p: &[E],
@@ -98,11 +114,12 @@ pub(crate) fn forward<'a, E: Elem>(
 ) {
     let d = p.len() / k;
     let protos = Protos::new(p, k, d);
-    let n = out.len() / width(k);
+    let n = mask.len();
     let (q_out, rest) = out.split_at_mut(n * k);
-    let (d_out, terms_out) = rest.split_at_mut(n * k);
+    let (d_out, rest) = rest.split_at_mut(n * k);
+    let (terms_out, means) = rest.split_at_mut(n * TERMS);
     let io = |bi: usize, q, dist, terms: &'a mut [E]| {
-        let (first, rows) = (bi * ROWS, terms.len() / 3);
+        let (first, rows) = (bi * ROWS, terms.len() / TERMS);
         BlockIo {
             h: &h[first * d..(first + rows) * d],
             mask: &mask[first..first + rows],
@@ -112,24 +129,39 @@ pub(crate) fn forward<'a, E: Elem>(
         }
     };
     let kernel = simd.then(|| E::vector(&protos)).flatten();
-    let run = |blk: &mut Option<Block<E>>, io: BlockIo<E>| match &kernel {
-        Some(v) => E::vector_block(v, &protos, p, tau, io),
-        None => {
-            let blk = blk.get_or_insert_with(|| Block::new(k, d));
-            portable_block(blk, &protos, p, tau, io)
+    // one block, then the sums of its loss terms (padding rows hold zeros)
+    let run = |blk: &mut Option<Block<E>>, mut io: BlockIo<E>| {
+        match &kernel {
+            Some(v) => E::vector_block(v, &protos, p, tau, &mut io),
+            None => {
+                let blk = blk.get_or_insert_with(|| Block::new(k, d));
+                portable_block(blk, &protos, p, tau, &mut io)
+            }
         }
+        let mut sums = [0f64; TERMS];
+        for row in io.terms.chunks_exact(TERMS) {
+            sums.iter_mut().zip(row).for_each(|(s, v)| *s += v.to_f64());
+        }
+        sums
     };
-    if n <= ROWS {
+    let blocks: Vec<[f64; TERMS]> = if n <= ROWS {
         // one block runs here: waking the thread pool would cost more than it
-        return run(&mut None, io(0, q_out, d_out, terms_out));
+        vec![run(&mut None, io(0, q_out, d_out, terms_out))]
+    } else {
+        q_out
+            .par_chunks_mut(ROWS * k)
+            .zip(d_out.par_chunks_mut(ROWS * k))
+            .zip(terms_out.par_chunks_mut(ROWS * TERMS))
+            .enumerate()
+            .map(|(bi, ((q, dist), terms))| io(bi, q, dist, terms))
+            .map_init(|| None, run)
+            .collect()
+    };
+    // block by block in a fixed order: the means do not depend on the number of threads
+    let count = real_tokens(mask).max(1) as f64;
+    for (t, m) in means.iter_mut().enumerate() {
+        *m = E::from_f64(blocks.iter().map(|b| b[t]).sum::<f64>() / count);
     }
-    q_out
-        .par_chunks_mut(ROWS * k)
-        .zip(d_out.par_chunks_mut(ROWS * k))
-        .zip(terms_out.par_chunks_mut(ROWS * 3))
-        .enumerate()
-        .map(|(bi, ((q, dist), terms))| io(bi, q, dist, terms))
-        .for_each_init(|| None, run);
 }
 
 /// One block of tokens on any CPU: GEMMs through the gemm crate, per-token loops in f64.
@@ -138,7 +170,7 @@ fn portable_block<E: Elem>(
     protos: &Protos<E>,
     p: &[E],
     tau: f64,
-    io: BlockIo<E>,
+    io: &mut BlockIo<E>,
 ) {
     let (k, d) = (protos.k, protos.d);
     let (h, mask) = (io.h, io.mask);

@@ -4,7 +4,7 @@ use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
 
 use super::backward::{backward, Wanted};
 use super::elem::slice;
-use super::forward::{forward, width};
+use super::forward::{forward, output_len};
 
 /// Rows and width of a (..., D) hidden-state layout.
 fn rows(l: &Layout) -> (usize, usize) {
@@ -12,16 +12,17 @@ fn rows(l: &Layout) -> (usize, usize) {
     (l.shape().elem_count() / d, d)
 }
 
-/// Forward: hidden (B, T, D), prototypes (K, D), mask (B, T) -> the flat (N (2K+3)) planes
-/// q (N, K), d (N, K) and [L_SQ, L_OLS, V] (N, 3), N = B T.
+/// Forward: hidden (B, T, D), prototypes (K, D), mask (B, T) -> the flat (N (2K+3) + 3) planes
+/// q (N, K), d (N, K) and [L_SQ, L_OLS, V] (N, 3), N = B T, then the masked means of the three
+/// loss terms.
 pub(crate) struct Assign {
     pub tau: f64,
     /// Whether the vectorised forward kernel may run.
     pub simd: bool,
 }
 
-/// Backward: hidden (B, T, D) = (N, D), prototypes (K, D), packed [output planes, their
-/// gradient, mask] (2N (2K+3) + N) -> [dH (N, D) ; dP (K, D)],
+/// Backward: hidden (B, T, D) = (N, D), prototypes (K, D), packed [forward output, its
+/// gradient, mask] (2 (N (2K+3) + 3) + N) -> [dH (N, D) ; dP (K, D)],
 /// each present only when wanted.
 struct AssignBackward {
     tau: f64,
@@ -77,7 +78,7 @@ impl CustomOp3 for Assign {
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         let (n, _) = rows(l1);
         let (k, _) = l2.shape().dims2()?;
-        let len = n * width(k);
+        let len = output_len(n, k);
         let out = dispatch!(
             self.name(),
             s1,

@@ -50,18 +50,20 @@ pub fn run(
     assign(h, mask, p, &config(tau, backend)).unwrap()
 }
 
-/// A scalar that depends on every output of an assignment: random weights on q and d, and
-/// fixed weights on the three loss terms.
+/// A scalar that depends on every output of an assignment: random weights on q, d and the token
+/// losses, and fixed weights on the three loss means.
 pub fn probe(a: &Assignment, seed: u64) -> Tensor {
     let dtype = a.q.dtype();
     let wq = uniform(seed, a.q.dims(), 1.0, dtype);
     let wd = uniform(seed + 1, a.dist.dims(), 0.1, dtype);
+    let wt = uniform(seed + 2, a.token_losses.dims(), 0.1, dtype);
     let l = &a.losses;
     let terms = ((&l.sq * 0.7).unwrap() + (&l.ols * -1.3).unwrap()).unwrap();
     let terms = (terms + (&l.var * 2.1).unwrap()).unwrap();
     let sq = (&a.q * &wq).unwrap().sum_all().unwrap();
     let sd = (&a.dist * &wd).unwrap().sum_all().unwrap();
-    ((sq + sd).unwrap() + terms).unwrap()
+    let st = (&a.token_losses * &wt).unwrap().sum_all().unwrap();
+    (((sq + sd).unwrap() + st).unwrap() + terms).unwrap()
 }
 
 /// Gradients of `probe` with respect to h and p.
