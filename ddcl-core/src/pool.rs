@@ -36,20 +36,34 @@ fn counts(mask: &Tensor) -> candle_core::Result<Tensor> {
 
 struct MeanPool;
 
+/// Sequences of at least this many values (T x D) are split by features across threads when
+/// there are fewer sequences than threads: below it, waking a thread costs more than it saves.
+const SPLIT: usize = 1 << 19;
+
+/// One pass over the real rows of each sequence. With fewer long sequences than threads, each
+/// sequence's features are split across threads too, so that every core reads its share of H.
 fn pool<E: Elem>(h: &[E], mask: &[E], d: usize, out: &mut [E]) {
-    let t = mask.len() / (out.len() / d);
+    let b = out.len() / d;
+    let t = mask.len() / b;
+    let threads = rayon::current_num_threads();
+    let parts = if b < threads && t * d >= SPLIT {
+        threads.div_ceil(b)
+    } else {
+        1
+    };
+    let width = d.div_ceil(parts);
     out.par_chunks_mut(d).enumerate().for_each(|(b, out)| {
-        let mut n = 0usize;
-        for (i, &m) in mask[b * t..(b + 1) * t].iter().enumerate() {
-            if m != E::ZERO {
-                n += 1;
-                let row = &h[(b * t + i) * d..(b * t + i + 1) * d];
+        let mask = &mask[b * t..(b + 1) * t];
+        let inv = 1.0 / mask.iter().filter(|&&m| m != E::ZERO).count().max(1) as f64;
+        out.par_chunks_mut(width).enumerate().for_each(|(j, out)| {
+            let first = j * width;
+            for (i, _) in mask.iter().enumerate().filter(|(_, &m)| m != E::ZERO) {
+                let row = &h[(b * t + i) * d + first..][..out.len()];
                 out.iter_mut().zip(row).for_each(|(o, &x)| *o = *o + x);
             }
-        }
-        let inv = 1.0 / n.max(1) as f64;
-        out.iter_mut()
-            .for_each(|o| *o = E::from_f64(o.to_f64() * inv));
+            out.iter_mut()
+                .for_each(|o| *o = E::from_f64(o.to_f64() * inv));
+        });
     });
 }
 

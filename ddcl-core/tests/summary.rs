@@ -149,3 +149,36 @@ fn masked_mean_generic_path_matches_the_kernel() {
     let generic = ddcl_core::masked_mean(&h.to_dtype(DType::BF16).unwrap(), Some(&mask)).unwrap();
     assert_close("bf16 mean", &generic, &fast, 1e-2, 1e-2);
 }
+
+#[test]
+fn masked_mean_splits_features_across_threads_with_the_same_sums() {
+    // fewer sequences than threads, each of T x D >= 2^19 values: each sequence's features are
+    // split across threads
+    let (t, d) = (4000, 133);
+    for lens in [&[4000][..], &[1500, 0]] {
+        let b = lens.len();
+        let mask = ragged(lens, t);
+        let h = uniform(13, &[b, t, d], 3.0, DType::F32);
+        let on = |threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| to_vec(&ddcl_core::masked_mean(&h, Some(&mask)).unwrap()))
+        };
+        let one = on(1);
+        assert_eq!(one, on(5), "lens {lens:?}");
+        let m = mask.to_dtype(DType::F32).unwrap();
+        let n = m.sum_keepdim(1).unwrap().maximum(1.0).unwrap();
+        let slow = h
+            .broadcast_mul(&m.unsqueeze(2).unwrap())
+            .unwrap()
+            .sum(1)
+            .unwrap();
+        let slow = to_vec(&slow.broadcast_div(&n).unwrap());
+        assert!(one
+            .iter()
+            .zip(&slow)
+            .all(|(a, b)| (a - b).abs() <= 1e-6 * b.abs().max(1.0)));
+    }
+}
