@@ -56,13 +56,15 @@ fn pool<E: Elem>(h: &[E], mask: &[E], d: usize, out: &mut [E]) {
         let mask = &mask[b * t..(b + 1) * t];
         let inv = 1.0 / mask.iter().filter(|&&m| m != E::ZERO).count().max(1) as f64;
         out.par_chunks_mut(width).enumerate().for_each(|(j, out)| {
-            let first = j * width;
+            // summed apart from `out`, whose ends may share a cache line with a neighbour's
+            let (first, mut sum) = (j * width, vec![E::ZERO; out.len()]);
             for (i, _) in mask.iter().enumerate().filter(|(_, &m)| m != E::ZERO) {
                 let row = &h[(b * t + i) * d + first..][..out.len()];
-                out.iter_mut().zip(row).for_each(|(o, &x)| *o = *o + x);
+                sum.iter_mut().zip(row).for_each(|(s, &x)| *s = *s + x);
             }
             out.iter_mut()
-                .for_each(|o| *o = E::from_f64(o.to_f64() * inv));
+                .zip(&sum)
+                .for_each(|(o, s)| *o = E::from_f64(s.to_f64() * inv));
         });
     });
 }
