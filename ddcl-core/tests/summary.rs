@@ -103,6 +103,17 @@ fn timescale_by_hand() {
     assert!((unstable.step_margin - (1.0 - 1.2)).abs() < 1e-15);
 }
 
+/// The masked mean (B, D) of `h` (B, T, D) as plain candle ops, for a 0/1 mask `m` (B, T) of h's
+/// dtype and the real-token counts `n` (B, 1), at least 1.
+fn candle_mean(h: &Tensor, m: &Tensor, n: &Tensor) -> Tensor {
+    h.broadcast_mul(&m.unsqueeze(2).unwrap())
+        .unwrap()
+        .sum(1)
+        .unwrap()
+        .broadcast_div(n)
+        .unwrap()
+}
+
 #[test]
 fn masked_mean_one_pass_matches_candle_ops() {
     use candle_core::Var;
@@ -114,13 +125,7 @@ fn masked_mean_one_pass_matches_candle_ops() {
         let hv = Var::from_tensor(&h).unwrap();
         let fast = ddcl_core::masked_mean(hv.as_tensor(), Some(&mask)).unwrap();
         let n = m.sum_keepdim(1).unwrap().maximum(1.0).unwrap();
-        let slow = h
-            .broadcast_mul(&m.unsqueeze(2).unwrap())
-            .unwrap()
-            .sum(1)
-            .unwrap();
-        let slow = slow.broadcast_div(&n).unwrap();
-        assert_close("mean", &fast, &slow, 1e-6, 1e-6);
+        assert_close("mean", &fast, &candle_mean(&h, &m, &n), 1e-6, 1e-6);
         let w = uniform(10, &[3, d], 1.0, dtype);
         let g = (&fast * &w).unwrap().sum_all().unwrap().backward().unwrap();
         let want = m
@@ -170,12 +175,7 @@ fn masked_mean_splits_features_across_threads_with_the_same_sums() {
         assert_eq!(one, on(5), "lens {lens:?}");
         let m = mask.to_dtype(DType::F32).unwrap();
         let n = m.sum_keepdim(1).unwrap().maximum(1.0).unwrap();
-        let slow = h
-            .broadcast_mul(&m.unsqueeze(2).unwrap())
-            .unwrap()
-            .sum(1)
-            .unwrap();
-        let slow = to_vec(&slow.broadcast_div(&n).unwrap());
+        let slow = to_vec(&candle_mean(&h, &m, &n));
         assert!(one
             .iter()
             .zip(&slow)
