@@ -8,7 +8,8 @@
 //! ```
 //!
 //! and the soft quantisation loss splits exactly into reconstruction plus a non-negative
-//! diversity term, `L_SQ = L_OLS + V`, so prototypes cannot collapse.
+//! diversity term, `L_SQ = L_OLS + V`, so prototypes cannot collapse. [`math`] has the
+//! definitions, the proof of the identity and the numerics of the kernels.
 //!
 //! Two backends compute the same [`Assignment`] with gradients to `h` and `p`: a reference graph
 //! of plain candle ops and a fused, multi-threaded CPU kernel pair ([`Backend`]).
@@ -32,6 +33,7 @@
 
 mod assignment;
 mod config;
+mod cpu;
 mod diagnostics;
 mod error;
 mod fused;
@@ -41,6 +43,9 @@ mod pool;
 mod reference;
 mod summary;
 mod timescale;
+
+#[doc = include_str!("../docs/math.md")]
+pub mod math {}
 
 pub use assignment::{assign, Assignment, Losses};
 pub use config::{AssignConfig, Backend};

@@ -1,4 +1,4 @@
-//! The reference path: the definitions of DESIGN.md §2 written as plain candle ops.
+//! The reference path: the definitions of [`crate::math`] written as plain candle ops.
 //!
 //! Every quantity is computed from differences, as defined, so this path is the accuracy yardstick
 //! of the fused one; it materialises (B, T, K, D) tensors and is meant for tests and small inputs.

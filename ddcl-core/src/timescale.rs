@@ -1,4 +1,4 @@
-//! The two-timescale condition of joint training (DESIGN.md §2).
+//! The two-timescale condition of joint training (see [`crate::math`], "Two timescales").
 
 use crate::{Error, Result};
 
