@@ -33,7 +33,6 @@
 
 mod assignment;
 mod config;
-mod cpu;
 mod diagnostics;
 mod error;
 mod fused;
