@@ -206,7 +206,7 @@ impl Method {
                 )?;
                 for b in batches(train.hidden.dim(0)?, cfg.batch, cfg.steps, seed) {
                     let s = train.rows(&b)?;
-                    let out = readout.forward(&s.hidden, Some(&s.mask))?;
+                    let out = readout.forward_masked(&s.hidden, Some(&s.mask))?;
                     opt.step(&out.losses().sq.backward()?)?;
                 }
                 Ok(Fitted::Ddcl(Box::new(readout)))
@@ -296,7 +296,7 @@ impl Fitted {
     pub fn apply(&self, s: &States) -> Result<Tensor> {
         Ok(match self {
             Fitted::Pool(p) => p.pool(&s.hidden, &s.mask.to_dtype(s.hidden.dtype())?)?,
-            Fitted::Ddcl(r) => r.forward(&s.hidden, Some(&s.mask))?.summary.detach(),
+            Fitted::Ddcl(r) => r.forward_masked(&s.hidden, Some(&s.mask))?.summary.detach(),
             Fitted::Pma(q) => pma(q, s)?,
         })
     }
@@ -306,7 +306,7 @@ impl Fitted {
         let Fitted::Ddcl(r) = self else {
             return Ok(None);
         };
-        let out = r.forward(&states.hidden, Some(&states.mask))?;
+        let out = r.forward_masked(&states.hidden, Some(&states.mask))?;
         let occ = out
             .assignment
             .occupancy()?

@@ -89,7 +89,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(path) => readout_from_checkpoint(path, encoder.hidden_size(), &device)?.0,
         None => fit(&args, &h, &batch.mask)?,
     };
-    let out = readout.forward(&h, Some(&batch.mask))?;
+    let out = readout.forward_masked(&h, Some(&batch.mask))?;
     let a = &out.assignment;
     println!(
         "K = {}, tau = {}, L_SQ = {:.3} = L_OLS {:.3} + V {:.3}\n",
@@ -168,7 +168,7 @@ fn fit(args: &Args, h: &Tensor, mask: &Tensor) -> Result<DdclReadout, Box<dyn st
         0.0,
     )?;
     for _ in 0..args.steps {
-        let out = readout.forward(h, Some(mask))?;
+        let out = readout.forward_masked(h, Some(mask))?;
         opt.step(&out.losses().sq.backward()?)?;
     }
     Ok(readout)

@@ -73,7 +73,7 @@ impl Embedder {
         let batch = self.encoder.tokenize(texts)?;
         let h = self.encoder.forward(&batch)?;
         let v = match &self.readout {
-            Some(r) => r.forward(&h, Some(&batch.mask))?.summary,
+            Some(r) => r.forward_masked(&h, Some(&batch.mask))?.summary,
             None => {
                 let mask = batch.mask.to_dtype(h.dtype())?;
                 let parts = self

@@ -16,7 +16,7 @@
 //! let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
 //! let readout = DdclReadout::new(16, &cfg, vb.pp("readout"))?;
 //! let h = Tensor::randn(0f32, 1., (3, 7, 16), &Device::Cpu)?;
-//! let out = readout.forward(&h, None)?;
+//! let out = readout.forward_masked(&h, None)?;
 //! assert_eq!(out.summary.dims(), &[3, 32]); // mixture ⊕ mean
 //! # Ok::<(), ddcl_readout::Error>(())
 //! ```

@@ -22,10 +22,13 @@ use crate::{kmeans_pp, Error, Pooling, ReadoutConfig, Result};
 /// let readout = DdclReadout::new(8, &ReadoutConfig::new(4, 1.0)?, vb.pp("readout"))?;
 /// let h = Tensor::randn(0f32, 1., (2, 5, 8), &Device::Cpu)?;
 /// let mask = Tensor::new(&[[1u8, 1, 1, 0, 0], [1, 1, 1, 1, 1]], &Device::Cpu)?;
-/// let out = readout.forward(&h, Some(&mask))?;
+/// let out = readout.forward_masked(&h, Some(&mask))?;
 /// assert_eq!(out.summary.dims(), &[2, 8]);         // mixture: (B, D)
 /// assert_eq!(out.assignment.q.dims(), &[2, 5, 4]);  // q: (B, T, K)
 /// assert_eq!(out.reconstruction()?.dims(), &[2, 5, 8]);
+/// // as a `candle_nn::Module`: the summary, every token real
+/// use candle_nn::Module;
+/// assert_eq!(readout.forward(&h)?.dims(), &[2, 8]);
 /// # Ok::<(), ddcl_readout::Error>(())
 /// ```
 #[derive(Debug, Clone)]
@@ -159,8 +162,9 @@ impl DdclReadout {
     }
 
     /// Reads out `h` (B, T, D): `mask` (B, T) marks real tokens (any dtype, non-zero = real);
-    /// `None` means every token is real.
-    pub fn forward(&self, h: &Tensor, mask: Option<&Tensor>) -> Result<ReadoutOutput> {
+    /// `None` means every token is real. `candle_nn::Module::forward` gives the summary of
+    /// this with `None`.
+    pub fn forward_masked(&self, h: &Tensor, mask: Option<&Tensor>) -> Result<ReadoutOutput> {
         self.check_hidden(h)?;
         let backend = if h.device().is_cpu() {
             Backend::Fused
@@ -262,7 +266,7 @@ fn prefix(vb: &VarBuilder) -> String {
 impl candle_nn::Module for DdclReadout {
     /// The summary of `xs` (B, T, D) with every token real.
     fn forward(&self, xs: &Tensor) -> candle_core::Result<Tensor> {
-        DdclReadout::forward(self, xs, None)
+        self.forward_masked(xs, None)
             .map(|o| o.summary)
             .map_err(candle_core::Error::wrap)
     }

@@ -60,7 +60,7 @@ impl<E: Encode> Classifier<E> {
     /// Class logits (B, classes) and the readout's output for a batch.
     pub fn forward(&self, batch: &E::Batch) -> Result<(Tensor, ReadoutOutput)> {
         let (h, mask) = self.encoder.encode(batch)?;
-        let out = self.readout.forward(&h, Some(&mask))?;
+        let out = self.readout.forward_masked(&h, Some(&mask))?;
         Ok((self.head.forward(&out.summary)?, out))
     }
 }

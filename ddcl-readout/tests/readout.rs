@@ -34,7 +34,7 @@ fn summary_concatenates_modes_in_order() {
     cfg.pooling = Pooling::ALL.to_vec();
     let (_, r) = layer(&cfg, 5, DType::F32);
     let (h, mask) = ragged(DType::F32);
-    let out = r.forward(&h, Some(&mask)).unwrap();
+    let out = r.forward_masked(&h, Some(&mask)).unwrap();
     assert_eq!(r.width(), 6 * 5 + 4 + 5 + 2 * 4 * 5);
     assert_eq!(out.summary.dims(), &[3, r.width()]);
     let a = &out.assignment;
@@ -71,6 +71,16 @@ fn summary_concatenates_modes_in_order() {
         0.0
     );
     assert_eq!(Module::forward(&r, &h).unwrap().dims(), &[3, r.width()]);
+}
+
+#[test]
+fn module_forward_is_the_summary_with_every_token_real() {
+    let mut cfg = ReadoutConfig::new(4, 1.5).unwrap();
+    cfg.pooling = vec![Pooling::Mixture, Pooling::Mean];
+    let (_, r) = layer(&cfg, 5, DType::F32);
+    let (h, _) = ragged(DType::F32);
+    let summary = r.forward_masked(&h, None).unwrap().summary;
+    assert_eq!(max_abs_diff(&r.forward(&h).unwrap(), &summary), 0.0);
 }
 
 #[test]
@@ -118,7 +128,7 @@ fn learnable_tau_equals_fixed_tau_and_gets_exact_gradients() {
     let (varmap, r) = layer(&cfg, 5, DType::F64);
     assert!((r.tau().unwrap() - 0.7).abs() < 1e-15);
     let (h, mask) = ragged(DType::F64);
-    let out = r.forward(&h, Some(&mask)).unwrap();
+    let out = r.forward_masked(&h, Some(&mask)).unwrap();
     let fixed = assign(
         &h,
         Some(&mask),
@@ -143,13 +153,13 @@ fn learnable_tau_equals_fixed_tau_and_gets_exact_gradients() {
     // d(loss)/d(log tau) against central differences
     let log_tau: Var = varmap.data().lock().unwrap()["readout.log_tau"].clone();
     let loss = |r: &DdclReadout| -> f64 {
-        let o = r.forward(&h, Some(&mask)).unwrap();
+        let o = r.forward_masked(&h, Some(&mask)).unwrap();
         (o.losses().sq.clone() + o.summary.sqr().unwrap().sum_all().unwrap())
             .unwrap()
             .to_scalar::<f64>()
             .unwrap()
     };
-    let o = r.forward(&h, Some(&mask)).unwrap();
+    let o = r.forward_masked(&h, Some(&mask)).unwrap();
     let total = (o.losses().sq.clone() + o.summary.sqr().unwrap().sum_all().unwrap()).unwrap();
     let g = total
         .backward()
@@ -180,7 +190,7 @@ fn fused_and_reference_agree_inside_the_layer() {
     let cfg = ReadoutConfig::new(4, 2.0).unwrap();
     let (_, r) = layer(&cfg, 5, DType::F64);
     let (h, mask) = ragged(DType::F64);
-    let out = r.forward(&h, Some(&mask)).unwrap();
+    let out = r.forward_masked(&h, Some(&mask)).unwrap();
     let reference = AssignConfig::new(2.0)
         .unwrap()
         .with_backend(Backend::Reference);
@@ -221,12 +231,12 @@ fn bad_input_is_a_typed_error() {
     let (_, r) = layer(&cfg, 5, DType::F32);
     let wrong = Tensor::zeros((2, 4, 6), DType::F32, &Device::Cpu).unwrap();
     assert!(matches!(
-        r.forward(&wrong, None),
+        r.forward_masked(&wrong, None),
         Err(Error::Core(ddcl_core::Error::Shape { .. }))
     ));
     let nan = (Tensor::zeros((1, 4, 5), DType::F32, &Device::Cpu).unwrap() / 0.0).unwrap();
     assert!(matches!(
-        r.forward(&nan, None),
+        r.forward_masked(&nan, None),
         Err(Error::Core(ddcl_core::Error::NonFinite { .. }))
     ));
     assert!(ReadoutConfig::new(0, 1.0).is_err());
