@@ -33,6 +33,7 @@
 
 mod assignment;
 mod config;
+mod cpu;
 mod diagnostics;
 mod error;
 mod fused;

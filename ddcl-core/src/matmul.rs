@@ -9,7 +9,7 @@
 use candle_core::{CpuStorage, CustomOp2, DType, Layout, Shape, Tensor, D};
 use rayon::prelude::*;
 
-use crate::fused::{gemm, Elem};
+use crate::cpu::{gemm, Elem};
 use crate::Result;
 
 /// Products of at least this many multiply-adds run on rayon's threads.

@@ -3,7 +3,7 @@
 use candle_core::{CpuStorage, CustomOp2, DType, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
-use crate::fused::{slice, Elem};
+use crate::cpu::{slice, Elem};
 use crate::input;
 use crate::Result;
 

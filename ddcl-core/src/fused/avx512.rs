@@ -14,14 +14,13 @@ use std::arch::x86_64::*;
 use std::cell::RefCell;
 use std::mem::transmute;
 
-use super::forward::{BlockIo, CANCEL};
+use super::distance::CANCEL;
+use super::lanes::{tail16, tail8, LANES};
+use super::planes::BlockIo;
 use super::protos::Protos;
 
 /// Tokens per tile of the logits GEMM: two epilogue groups.
 const MR: usize = 16;
-
-/// Tokens per epilogue group: the lanes of an f64 vector.
-const LANES: usize = 8;
 
 /// Largest K the kernel takes; beyond it the portable kernel runs.
 const MAX_K: usize = 64;
@@ -90,46 +89,6 @@ impl Packed {
     pub fn block(&self, protos: &Protos<f32>, p: &[f32], tau: f64, io: &mut BlockIo<f32>) {
         // SAFETY: a `Packed` exists only where `new` found AVX-512F/VL, AVX2 and FMA.
         unsafe { run(self, &protos.center, p, tau, io) }
-    }
-}
-
-/// The Gram matrix `W W^T` (K x K, row-major, symmetric to the last bit) of the rows of `w`
-/// (K x D) in f64, or `None` when this CPU lacks AVX-512F.
-pub(crate) fn gram(w: &[f64], k: usize, d: usize) -> Option<Vec<f64>> {
-    if !is_x86_feature_detected!("avx512f") || w.len() != k * d {
-        return None;
-    }
-    let mut g = vec![0f64; k * k];
-    // SAFETY: AVX-512F was detected above; `w` holds K rows of D.
-    unsafe { gram_upper(w, k, d, &mut g) };
-    Some(g)
-}
-
-/// Fills `g` from its upper triangle: four dot products per pass over row j, each mirrored.
-#[target_feature(enable = "avx512f")]
-unsafe fn gram_upper(w: &[f64], k: usize, d: usize, g: &mut [f64]) {
-    const AT_ONCE: usize = 4;
-    let row = |j: usize| w.as_ptr().add(j * d);
-    for j in 0..k {
-        for first in (j..k).step_by(AT_ONCE) {
-            // columns past K repeat row j; their sums are dropped
-            let cols: [usize; AT_ONCE] =
-                std::array::from_fn(|c| if first + c < k { first + c } else { j });
-            let mut acc = [_mm512_setzero_pd(); AT_ONCE];
-            for at in (0..d).step_by(LANES) {
-                let m = tail8(d - at);
-                let x = _mm512_maskz_loadu_pd(m, row(j).add(at));
-                for (acc, &l) in acc.iter_mut().zip(&cols) {
-                    let y = _mm512_maskz_loadu_pd(m, row(l).add(at));
-                    *acc = _mm512_fmadd_pd(x, y, *acc);
-                }
-            }
-            for (c, acc) in acc.into_iter().enumerate().take(k - first) {
-                let v = _mm512_reduce_add_pd(acc);
-                g[j * k + first + c] = v;
-                g[(first + c) * k + j] = v;
-            }
-        }
     }
 }
 
@@ -446,16 +405,6 @@ fn patch(v: __m512d, lanes: __mmask8, f: impl Fn(usize) -> f64) -> __m512d {
     }
     // SAFETY: as in `lane`.
     unsafe { transmute::<[f64; 8], __m512d>(x) }
-}
-
-/// The first `n` of 16 lanes.
-fn tail16(n: usize) -> __mmask16 {
-    ((1u32 << n.min(16)) - 1) as __mmask16
-}
-
-/// The first `n` of 8 lanes.
-fn tail8(n: usize) -> __mmask8 {
-    ((1u32 << n.min(8)) - 1) as __mmask8
 }
 
 /// `||h - p_j||^2` from differences, in f64: exact to a few ulps.

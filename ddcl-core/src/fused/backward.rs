@@ -18,8 +18,10 @@
 
 use rayon::prelude::*;
 
-use super::elem::{centre, matmul, Elem};
-use super::forward::{output_len, real_tokens, Planes, TERMS};
+use crate::cpu::{matmul, Elem};
+
+use super::distance::centre;
+use super::planes::{output_len, real_tokens, Planes, TERMS};
 use super::protos::Protos;
 
 /// Tokens per chunk. Partial prototype gradients are summed chunk by chunk in a fixed order, so

@@ -3,7 +3,7 @@
 use candle_core::{CpuStorage, CustomOp2, Layout, Shape};
 use rayon::prelude::*;
 
-use super::elem::{slice, Elem};
+use crate::cpu::{slice, Elem};
 
 /// (rows, D) values and (rows) mask -> f64 [count, first] of non-finite values in rows whose mask
 /// is non-zero; `first` is a row-major index (equal to the element count when there is none).

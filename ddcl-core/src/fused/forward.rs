@@ -2,75 +2,15 @@
 
 use rayon::prelude::*;
 
-use super::elem::{centre, matmul, Elem};
+use crate::cpu::{matmul, Elem};
+
+use super::distance::{centre, exact_distance, CANCEL};
+use super::planes::{real_tokens, BlockIo, TERMS};
 use super::protos::Protos;
+use super::vector::Vectorised;
 
 /// Tokens per block: one GEMM of (ROWS x D) by (D x K) per block, with the block in cache.
 pub(crate) const ROWS: usize = 128;
-
-/// An expanded quantity `x = a - 2b + c` is recomputed from differences when it falls below this
-/// share of `a + c`: its rounding error, about `eps * (a + c)`, then stays within a few ulps of `x`.
-pub(crate) const CANCEL: f64 = 0.25;
-
-/// Values per token in the output: q (K), d (K) and L_SQ, L_OLS, V.
-pub(crate) fn width(k: usize) -> usize {
-    2 * k + 3
-}
-
-/// The three loss terms, whose masked means close the output.
-pub(crate) const TERMS: usize = 3;
-
-/// Length of the forward's output for N tokens: the per-token [`Planes`], then the masked means
-/// of the three loss terms.
-pub(crate) fn output_len(n: usize, k: usize) -> usize {
-    n * width(k) + TERMS
-}
-
-/// The output of the forward for N tokens, stored as three planes so that each is a contiguous
-/// tensor: q (N x K), then d (N x K), then the loss terms (N x 3).
-pub(crate) struct Planes<S> {
-    pub q: S,
-    pub d: S,
-    pub terms: S,
-}
-
-impl<'a, E> Planes<&'a [E]> {
-    /// Splits an output of N tokens ([`output_len`] values) into its planes and the means.
-    pub fn split(v: &'a [E], k: usize) -> (Self, &'a [E]) {
-        let n = (v.len() - TERMS) / width(k);
-        let (q, rest) = v.split_at(n * k);
-        let (d, rest) = rest.split_at(n * k);
-        let (terms, means) = rest.split_at(n * TERMS);
-        (Self { q, d, terms }, means)
-    }
-
-    /// Tokens `first .. first + rows`.
-    pub fn rows(&self, first: usize, rows: usize, k: usize) -> Self {
-        Self {
-            q: &self.q[first * k..(first + rows) * k],
-            d: &self.d[first * k..(first + rows) * k],
-            terms: &self.terms[first * TERMS..(first + rows) * TERMS],
-        }
-    }
-}
-
-/// The number of real tokens (non-zero mask entries).
-pub(crate) fn real_tokens<E: Elem>(mask: &[E]) -> usize {
-    mask.iter().filter(|&&m| m != E::ZERO).count()
-}
-
-/// The tokens of one block and where their outputs go.
-pub(crate) struct BlockIo<'a, E> {
-    /// Hidden states, (rows, D).
-    pub h: &'a [E],
-    /// Mask, (rows).
-    pub mask: &'a [E],
-    /// Outputs: q and d, (rows, K) each, and the loss terms, (rows, 3). Pre-filled with zeros,
-    /// which padding rows keep.
-    pub q: &'a mut [E],
-    pub d: &'a mut [E],
-    pub terms: &'a mut [E],
-}
 
 /// Work space of one block of tokens for the portable kernel.
 struct Block<E> {
@@ -100,11 +40,11 @@ impl<E: Elem> Block<E> {
     }
 }
 
-/// Fills `out` ([`output_len`] values, zero-initialised) from hidden states `h` (N x D),
-/// prototypes (K x D) and a mask (N): the [`Planes`], then the masked means of the loss terms.
+/// Fills `out` ([`output_len`](super::planes::output_len) values, zero-initialised) from hidden
+/// states `h` (N x D), prototypes (K x D) and a mask (N): the [`Planes`](super::planes::Planes), then the masked means of the loss terms.
 /// Tokens whose mask is 0 stay zeros and their hidden states are never read. `simd` lets the
 /// element type's vectorised kernel run where the CPU has one.
-pub(crate) fn forward<'a, E: Elem>(
+pub(crate) fn forward<'a, E: Vectorised>(
     h: &[E],
     p: &[E],
     mask: &[E],
@@ -263,14 +203,6 @@ fn softmax(d: &[f64], tau: f64, q: &mut [f64]) {
         z += *q;
     }
     q.iter_mut().for_each(|q| *q /= z);
-}
-
-/// `||h - p_j||^2` from differences, in f64: exact to a few ulps.
-pub(crate) fn exact_distance<E: Elem>(h: &[E], p_j: &[E]) -> f64 {
-    h.iter()
-        .zip(p_j)
-        .map(|(&x, &y)| (x.to_f64() - y.to_f64()).powi(2))
-        .sum()
 }
 
 /// The per-token sums from which the loss terms follow, all in f64.

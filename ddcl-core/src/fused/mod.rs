@@ -3,12 +3,16 @@
 #[cfg(target_arch = "x86_64")]
 mod avx512;
 mod backward;
-mod elem;
+mod distance;
 mod finite;
 mod forward;
+mod gram;
+#[cfg(target_arch = "x86_64")]
+mod lanes;
 mod op;
+mod planes;
 mod protos;
+mod vector;
 
-pub(crate) use elem::{gemm, slice, Elem};
 pub(crate) use finite::NonFinite;
 pub(crate) use op::Assign;

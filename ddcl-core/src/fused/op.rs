@@ -2,9 +2,11 @@
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
 
+use crate::cpu::slice;
+
 use super::backward::{backward, Wanted};
-use super::elem::slice;
-use super::forward::{forward, output_len};
+use super::forward::forward;
+use super::planes::output_len;
 
 /// Rows and width of a (..., D) hidden-state layout.
 fn rows(l: &Layout) -> (usize, usize) {

@@ -1,7 +1,9 @@
 //! Per-call quantities of the prototype bank, shared by the fused forward and backward.
 
-use super::elem::{matmul, Elem};
-use super::forward::{exact_distance, CANCEL};
+use crate::cpu::Elem;
+
+use super::distance::{exact_distance, CANCEL};
+use super::gram::gram;
 
 /// The prototypes centred on their mean, with their norms, Gram matrix and pairwise distances.
 ///
@@ -67,46 +69,6 @@ impl<E: Elem> Protos<E> {
             centred,
             norms,
             pairs,
-        }
-    }
-}
-
-/// G = W W^T (K x K, row-major) of the rows of `w` (K x D), symmetric to the last bit: the
-/// AVX-512 kernel where the CPU has one (the gemm crate's fixed cost per call is most of a
-/// product this small: 6.5 µs of the forward at K = 16, D = 384), the gemm crate elsewhere.
-fn gram(w: &[f64], k: usize, d: usize) -> Vec<f64> {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(g) = super::avx512::gram(w, k, d) {
-        return g;
-    }
-    let mut g = vec![0f64; k * k];
-    matmul(&mut g, false, (k, k, d), w, (d, 1), w, (1, d), 1.0);
-    g
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gram_matches_the_plain_product_and_is_symmetric() {
-        for (k, d) in [(1, 1), (3, 7), (5, 8), (16, 384), (17, 9), (6, 33)] {
-            let w: Vec<f64> = (0..k * d)
-                .map(|i| ((i * 7919 % 1009) as f64 - 504.0) / 97.0)
-                .collect();
-            let g = gram(&w, k, d);
-            let mut want = vec![0f64; k * k];
-            matmul(&mut want, false, (k, k, d), &w, (d, 1), &w, (1, d), 1.0);
-            for j in 0..k {
-                for l in 0..k {
-                    let (got, want) = (g[j * k + l], want[j * k + l]);
-                    assert!(
-                        (got - want).abs() <= 1e-12 * want.abs().max(1.0),
-                        "{k}x{d} ({j},{l})"
-                    );
-                    assert_eq!(got.to_bits(), g[l * k + j].to_bits());
-                }
-            }
         }
     }
 }

@@ -1,0 +1,44 @@
+//! The element types of the CPU kernels.
+
+use std::ops::{Add, Mul, Sub};
+
+/// A float the CPU kernels run on (f32 or f64). Matrix products run in `Self`; every per-token
+/// reduction is accumulated in f64.
+pub(crate) trait Elem:
+    Copy
+    + Send
+    + Sync
+    + 'static
+    + Default
+    + PartialEq
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+{
+    const ZERO: Self;
+    const ONE: Self;
+    fn to_f64(self) -> f64;
+    fn from_f64(v: f64) -> Self;
+}
+
+impl Elem for f32 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+}
+
+impl Elem for f64 {
+    const ZERO: Self = 0.0;
+    const ONE: Self = 1.0;
+    fn to_f64(self) -> f64 {
+        self
+    }
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+}
