@@ -9,7 +9,7 @@
 use candle_core::{CpuStorage, CustomOp2, DType, Layout, Shape, Tensor, D};
 use rayon::prelude::*;
 
-use crate::cpu::{gemm, Elem};
+use crate::cpu::{gemm, map, Elem, Map};
 use crate::Result;
 
 /// Products of at least this many multiply-adds run on rayon's threads.
@@ -98,32 +98,7 @@ impl CustomOp2 for MatMul {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (la, lb) = (Operand::of(l1)?, Operand::of(l2)?);
-        if l1.dims().len() != l2.dims().len() || la.batch != lb.batch || la.cols != lb.rows {
-            candle_core::bail!(
-                "ddcl-matmul: shapes {:?} and {:?} do not multiply",
-                l1.dims(),
-                l2.dims()
-            );
-        }
-        let mut dims = l1.dims().to_vec();
-        let last = dims.len() - 1;
-        dims[last] = lb.cols;
-        let len = la.batch * la.rows * lb.cols;
-        let out = match (s1, s2) {
-            (CpuStorage::F32(a), CpuStorage::F32(b)) => {
-                let mut out = vec![0f32; len];
-                product(a, &la, b, &lb, &mut out);
-                CpuStorage::F32(out)
-            }
-            (CpuStorage::F64(a), CpuStorage::F64(b)) => {
-                let mut out = vec![0f64; len];
-                product(a, &la, b, &lb, &mut out);
-                CpuStorage::F64(out)
-            }
-            _ => candle_core::bail!("ddcl-matmul: f32 or f64 inputs of one dtype expected"),
-        };
-        Ok((out, Shape::from(dims)))
+        map(self.name(), self, [(s1, l1), (s2, l2)])
     }
 
     fn bwd(
@@ -143,6 +118,28 @@ impl CustomOp2 for MatMul {
             .then(|| t(a)?.apply_op2(grad, MatMul))
             .transpose()?;
         Ok((da, db))
+    }
+}
+
+impl<E: Elem> Map<E, 2> for MatMul {
+    fn f(
+        &self,
+        [(a, l1), (b, l2)]: [(&[E], &Layout); 2],
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (la, lb) = (Operand::of(l1)?, Operand::of(l2)?);
+        if l1.dims().len() != l2.dims().len() || la.batch != lb.batch || la.cols != lb.rows {
+            candle_core::bail!(
+                "ddcl-matmul: shapes {:?} and {:?} do not multiply",
+                l1.dims(),
+                l2.dims()
+            );
+        }
+        let mut dims = l1.dims().to_vec();
+        let last = dims.len() - 1;
+        dims[last] = lb.cols;
+        let mut out = vec![E::ZERO; la.batch * la.rows * lb.cols];
+        product(a, &la, b, &lb, &mut out);
+        Ok((E::into_storage(out), Shape::from(dims)))
     }
 }
 

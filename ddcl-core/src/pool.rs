@@ -3,7 +3,7 @@
 use candle_core::{CpuStorage, CustomOp2, DType, Layout, Shape, Tensor};
 use rayon::prelude::*;
 
-use crate::cpu::{slice, Elem};
+use crate::cpu::{contiguous, map, Elem, Map};
 use crate::input;
 use crate::Result;
 
@@ -81,22 +81,7 @@ impl CustomOp2 for MeanPool {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (b, _, d) = l1.shape().dims3()?;
-        let name = self.name();
-        let out = match (s1, s2) {
-            (CpuStorage::F32(h), CpuStorage::F32(m)) => {
-                let mut out = vec![0f32; b * d];
-                pool(slice(h, l1, name)?, slice(m, l2, name)?, d, &mut out);
-                CpuStorage::F32(out)
-            }
-            (CpuStorage::F64(h), CpuStorage::F64(m)) => {
-                let mut out = vec![0f64; b * d];
-                pool(slice(h, l1, name)?, slice(m, l2, name)?, d, &mut out);
-                CpuStorage::F64(out)
-            }
-            _ => candle_core::bail!("ddcl-masked-mean: f32 or f64 inputs of one dtype expected"),
-        };
-        Ok((out, Shape::from((b, d))))
+        map(self.name(), self, [(s1, l1), (s2, l2)])
     }
 
     fn bwd(
@@ -112,5 +97,16 @@ impl CustomOp2 for MeanPool {
             .broadcast_mul(&g)?
             .broadcast_as(h.shape())?;
         Ok((Some(dh.contiguous()?), None))
+    }
+}
+
+impl<E: Elem> Map<E, 2> for MeanPool {
+    fn f(&self, inputs: [(&[E], &Layout); 2]) -> candle_core::Result<(CpuStorage, Shape)> {
+        let [(_, hidden), _] = inputs;
+        let (b, _, d) = hidden.shape().dims3()?;
+        let [h, mask] = contiguous(inputs, self.name())?;
+        let mut out = vec![E::ZERO; b * d];
+        pool(h, mask, d, &mut out);
+        Ok((E::into_storage(out), Shape::from((b, d))))
     }
 }

@@ -2,6 +2,8 @@
 
 use std::ops::{Add, Mul, Sub};
 
+use candle_core::CpuStorage;
+
 /// A float the CPU kernels run on (f32 or f64). Matrix products run in `Self`; every per-token
 /// reduction is accumulated in f64.
 pub(crate) trait Elem:
@@ -19,6 +21,10 @@ pub(crate) trait Elem:
     const ONE: Self;
     fn to_f64(self) -> f64;
     fn from_f64(v: f64) -> Self;
+    /// The values of `s`, when it holds this type.
+    fn of_storage(s: &CpuStorage) -> Option<&[Self]>;
+    /// `v` as a CPU storage.
+    fn into_storage(v: Vec<Self>) -> CpuStorage;
 }
 
 impl Elem for f32 {
@@ -30,6 +36,15 @@ impl Elem for f32 {
     fn from_f64(v: f64) -> Self {
         v as f32
     }
+    fn of_storage(s: &CpuStorage) -> Option<&[Self]> {
+        match s {
+            CpuStorage::F32(v) => Some(v),
+            _ => None,
+        }
+    }
+    fn into_storage(v: Vec<Self>) -> CpuStorage {
+        CpuStorage::F32(v)
+    }
 }
 
 impl Elem for f64 {
@@ -40,5 +55,14 @@ impl Elem for f64 {
     }
     fn from_f64(v: f64) -> Self {
         v
+    }
+    fn of_storage(s: &CpuStorage) -> Option<&[Self]> {
+        match s {
+            CpuStorage::F64(v) => Some(v),
+            _ => None,
+        }
+    }
+    fn into_storage(v: Vec<Self>) -> CpuStorage {
+        CpuStorage::F64(v)
     }
 }

@@ -6,4 +6,4 @@ mod storage;
 
 pub(crate) use elem::Elem;
 pub(crate) use gemm::{gemm, matmul};
-pub(crate) use storage::slice;
+pub(crate) use storage::{contiguous, map, Map};

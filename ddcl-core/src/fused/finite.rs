@@ -3,7 +3,7 @@
 use candle_core::{CpuStorage, CustomOp2, Layout, Shape};
 use rayon::prelude::*;
 
-use crate::cpu::{slice, Elem};
+use crate::cpu::{contiguous, map, Elem, Map};
 
 /// (rows, D) values and (rows) mask -> f64 [count, first] of non-finite values in rows whose mask
 /// is non-zero; `first` is a row-major index (equal to the element count when there is none).
@@ -41,16 +41,13 @@ impl CustomOp2 for NonFinite {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let name = self.name();
-        let found = match (s1, s2) {
-            (CpuStorage::F32(x), CpuStorage::F32(m)) => {
-                scan(slice(x, l1, name)?, slice(m, l2, name)?)
-            }
-            (CpuStorage::F64(x), CpuStorage::F64(m)) => {
-                scan(slice(x, l1, name)?, slice(m, l2, name)?)
-            }
-            _ => candle_core::bail!("ddcl-non-finite: f32 or f64 inputs of one dtype expected"),
-        };
-        Ok((CpuStorage::F64(found.to_vec()), Shape::from(2)))
+        map(self.name(), self, [(s1, l1), (s2, l2)])
+    }
+}
+
+impl<E: Elem> Map<E, 2> for NonFinite {
+    fn f(&self, inputs: [(&[E], &Layout); 2]) -> candle_core::Result<(CpuStorage, Shape)> {
+        let [x, mask] = contiguous(inputs, self.name())?;
+        Ok((CpuStorage::F64(scan(x, mask).to_vec()), Shape::from(2)))
     }
 }

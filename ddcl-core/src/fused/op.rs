@@ -2,11 +2,12 @@
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Shape, Tensor};
 
-use crate::cpu::slice;
+use crate::cpu::{contiguous, map, Elem, Map};
 
 use super::backward::{backward, Wanted};
 use super::forward::forward;
 use super::planes::output_len;
+use super::vector::Vectorised;
 
 /// Rows and width of a (..., D) hidden-state layout.
 fn rows(l: &Layout) -> (usize, usize) {
@@ -31,39 +32,6 @@ struct AssignBackward {
     wanted: Wanted,
 }
 
-/// Runs `f` on the three inputs as slices of one float type; `f` returns the output length.
-macro_rules! dispatch {
-    ($name:expr, $s1:expr, $l1:expr, $s2:expr, $l2:expr, $s3:expr, $l3:expr, $len:expr, $f:ident, $tau:expr, $k:expr) => {
-        match ($s1, $s2, $s3) {
-            (CpuStorage::F32(a), CpuStorage::F32(b), CpuStorage::F32(c)) => {
-                let mut out = vec![0f32; $len];
-                $f(
-                    slice(a, $l1, $name)?,
-                    slice(b, $l2, $name)?,
-                    slice(c, $l3, $name)?,
-                    $tau,
-                    $k,
-                    &mut out,
-                );
-                CpuStorage::F32(out)
-            }
-            (CpuStorage::F64(a), CpuStorage::F64(b), CpuStorage::F64(c)) => {
-                let mut out = vec![0f64; $len];
-                $f(
-                    slice(a, $l1, $name)?,
-                    slice(b, $l2, $name)?,
-                    slice(c, $l3, $name)?,
-                    $tau,
-                    $k,
-                    &mut out,
-                );
-                CpuStorage::F64(out)
-            }
-            _ => candle_core::bail!("{}: f32 or f64 inputs of one dtype expected", $name),
-        }
-    };
-}
-
 impl CustomOp3 for Assign {
     fn name(&self) -> &'static str {
         "ddcl-assign"
@@ -78,23 +46,7 @@ impl CustomOp3 for Assign {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let (n, _) = rows(l1);
-        let (k, _) = l2.shape().dims2()?;
-        let len = output_len(n, k);
-        let out = dispatch!(
-            self.name(),
-            s1,
-            l1,
-            s2,
-            l2,
-            s3,
-            l3,
-            len,
-            forward,
-            (self.tau, self.simd),
-            k
-        );
-        Ok((out, Shape::from(len)))
+        map(self.name(), self, [(s1, l1), (s2, l2), (s3, l3)])
     }
 
     fn bwd(
@@ -133,6 +85,19 @@ impl CustomOp3 for Assign {
     }
 }
 
+impl<E: Vectorised> Map<E, 3> for Assign {
+    fn f(&self, inputs: [(&[E], &Layout); 3]) -> candle_core::Result<(CpuStorage, Shape)> {
+        let [(_, l1), (_, l2), _] = inputs;
+        let (n, _) = rows(l1);
+        let (k, _) = l2.shape().dims2()?;
+        let len = output_len(n, k);
+        let [h, p, mask] = contiguous(inputs, self.name())?;
+        let mut out = vec![E::ZERO; len];
+        forward(h, p, mask, (self.tau, self.simd), k, &mut out);
+        Ok((E::into_storage(out), Shape::from(len)))
+    }
+}
+
 impl CustomOp3 for AssignBackward {
     fn name(&self) -> &'static str {
         "ddcl-assign-backward"
@@ -147,24 +112,20 @@ impl CustomOp3 for AssignBackward {
         s3: &CpuStorage,
         l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
+        map(self.name(), self, [(s1, l1), (s2, l2), (s3, l3)])
+    }
+}
+
+impl<E: Elem> Map<E, 3> for AssignBackward {
+    fn f(&self, inputs: [(&[E], &Layout); 3]) -> candle_core::Result<(CpuStorage, Shape)> {
+        let [(_, l1), (_, l2), _] = inputs;
         let (n, d) = rows(l1);
         let (k, _) = l2.shape().dims2()?;
         let out_rows =
             usize::from(self.wanted.hidden) * n + usize::from(self.wanted.prototypes) * k;
-        let args = (self.tau, self.wanted);
-        let out = dispatch!(
-            self.name(),
-            s1,
-            l1,
-            s2,
-            l2,
-            s3,
-            l3,
-            out_rows * d,
-            backward,
-            args,
-            k
-        );
-        Ok((out, Shape::from((out_rows, d))))
+        let [h, p, packed] = contiguous(inputs, self.name())?;
+        let mut out = vec![E::ZERO; out_rows * d];
+        backward(h, p, packed, (self.tau, self.wanted), k, &mut out);
+        Ok((E::into_storage(out), Shape::from((out_rows, d))))
     }
 }
