@@ -5,6 +5,16 @@
 //! this library holds its parts: datasets, feature cache, methods, protocols, metrics, report.
 #![warn(missing_docs)]
 
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
+/// The workspace README's examples (this crate depends on every crate they use).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct WorkspaceReadmeDoctests;
+
 mod alloc;
 mod bench;
 mod config;

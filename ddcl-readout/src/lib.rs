@@ -4,7 +4,8 @@
 //! of a BERT or ViT with K learned prototypes; [`Pooling`] is a superset of
 //! sentence-transformers' pooling modes; the crate also carries encoders that pass gradients
 //! through every layer (candle-transformers' do not, see [`Bert`]), model resolution through the
-//! hf-hub cache, a joint trainer under the timescale condition and safetensors checkpoints.
+//! hf-hub cache, a joint trainer under the timescale condition, safetensors checkpoints, readers
+//! for labelled data (module `data`) and two commands, `ddcl-train` and `ddcl-embed` (feature `cli`).
 //!
 //! ```
 //! use candle_core::{DType, Device, Tensor};
@@ -21,6 +22,11 @@
 //! # Ok::<(), ddcl_readout::Error>(())
 //! ```
 #![warn(missing_docs)]
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 mod bert;
 mod checkpoint;
