@@ -1,4 +1,5 @@
-//! A counting global allocator, so that the speed section can report the heap a readout needs.
+//! Memory measurements: a counting global allocator, so that the speed section can report the
+//! heap a readout needs, and the process's peak resident set.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
@@ -66,4 +67,12 @@ pub fn reset_heap_peak() -> usize {
 /// [`CountingAlloc`] is the global allocator.
 pub fn heap_peak_since_reset() -> Option<usize> {
     INSTALLED.load(Relaxed).then(|| PEAK.load(Relaxed))
+}
+
+/// The process's peak resident set so far, MiB (Linux `VmHWM`).
+pub(crate) fn peak_rss_mib() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
 }

@@ -5,7 +5,10 @@ use std::path::{Path, PathBuf};
 use ddcl_readout::{yaml, Trainable};
 use serde::{Deserialize, Serialize};
 
-use crate::{DataSource, FitConfig, Method, ProbeConfig, Result};
+use crate::data::DataSource;
+use crate::error::{Error, Result};
+use crate::methods::{FitConfig, Method};
+use crate::probe::ProbeConfig;
 
 /// One dataset of the comparison.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,7 +73,7 @@ impl DatasetConfig {
     pub fn source(&self) -> Result<DataSource> {
         let path = || {
             self.path.clone().ok_or_else(|| {
-                crate::Error::Config(format!(
+                Error::Config(format!(
                     "dataset `{}`: `path` is required for user data",
                     self.name
                 ))

@@ -6,58 +6,17 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
 use ddcl_readout::{ImageEncoder, TextEncoder};
-use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::{Dataset, Error, Inputs, Result};
-
-/// Token states of every example, padded to a common length: `hidden` (N, T, D) f32 and
-/// `mask` (N, T) u8.
-pub struct States {
-    /// Hidden states.
-    pub hidden: Tensor,
-    /// 1 for real tokens.
-    pub mask: Tensor,
-}
-
-impl States {
-    /// Rows `index` of both tensors.
-    pub fn rows(&self, index: &[usize]) -> Result<States> {
-        let i = Tensor::new(
-            index.iter().map(|&x| x as u32).collect::<Vec<_>>(),
-            self.hidden.device(),
-        )?;
-        Ok(States {
-            hidden: self.hidden.index_select(&i, 0)?,
-            mask: self.mask.index_select(&i, 0)?,
-        })
-    }
-
-    /// Number of real tokens.
-    pub fn tokens(&self) -> Result<usize> {
-        Ok(self
-            .mask
-            .to_dtype(DType::U32)?
-            .sum_all()?
-            .to_scalar::<u32>()? as usize)
-    }
-}
+use crate::data::{Dataset, Inputs};
+use crate::error::{Error, Result};
+use crate::progress::progress;
+use crate::states::States;
 
 /// 64-bit FNV-1a: a cache key that is stable across builds and platforms.
 fn fnv(text: &str) -> u64 {
     text.bytes().fold(0xcbf29ce484222325, |h, b| {
         (h ^ b as u64).wrapping_mul(0x100000001b3)
     })
-}
-
-/// A progress bar on stderr for `n` items.
-pub fn progress(n: usize, what: &str) -> ProgressBar {
-    let pb = ProgressBar::new(n as u64);
-    let style = ProgressStyle::with_template("{msg:>24} [{bar:30}] {pos}/{len} {elapsed}<{eta}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
-    pb.set_style(style);
-    pb.set_message(what.to_string());
-    pb
 }
 
 /// The encoder a dataset needs.

@@ -16,32 +16,42 @@ struct ReadmeDoctests;
 struct WorkspaceReadmeDoctests;
 
 mod alloc;
-mod bench;
 mod config;
 mod data;
+mod encoders;
 mod error;
 mod features;
 mod methods;
 mod metrics;
+mod pipeline;
 mod probe;
+mod progress;
+mod protocol;
 mod report;
+mod results;
 mod speed;
+mod states;
 mod tabular;
+mod write;
 
 pub use alloc::{heap_peak_since_reset, reset_heap_peak, CountingAlloc};
-pub use bench::{
-    run, write, ClusterRow, DatasetInfo, JointRow, Machine, ProbeRow, Results, SplitInfo, SweepRow,
-    TabularRow, SCHEMA,
-};
 pub use config::{
     BenchConfig, DatasetConfig, JointConfig, SourceKind, SpeedConfig, SweepConfig, TabularConfig,
 };
 pub use data::{data_dir, load, split, DataSource, Dataset, Inputs};
 pub use error::{Error, Result};
-pub use features::{encode, progress, Encoder, States};
+pub use features::{encode, Encoder};
 pub use methods::{auto_tau, FitConfig, Fitted, Method};
 pub use metrics::{accuracy, ari, hungarian_accuracy, mean_std, nmi};
+pub use pipeline::run;
 pub use probe::{kmeans, probe, standardise, ProbeConfig};
+pub use progress::progress;
 pub use report::{markdown, plots};
-pub use speed::{speed, SpeedRow};
+pub use results::{
+    ClusterRow, DatasetInfo, JointRow, Machine, ProbeRow, Results, SpeedRow, SplitInfo, SweepRow,
+    TabularRow, SCHEMA,
+};
+pub use speed::speed;
+pub use states::States;
 pub use tabular::TabularEncoder;
+pub use write::write;

@@ -7,7 +7,8 @@ use ddcl_readout::{AdamW, DdclReadout, Group, Pooling, ReadoutConfig};
 use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Result, States};
+use crate::error::{Error, Result};
+use crate::states::States;
 
 /// One pooling method. Written in configs as `mean`, `cls`, ... (any [`Pooling`] name),
 /// `ddcl:K:SUMMARY` (e.g. `ddcl:16:mixture`) or `pma:K`.

@@ -4,7 +4,7 @@ use candle_core::{DType, Device, Tensor, Var, D};
 use ddcl_readout::{AdamW, Group};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
-use crate::Result;
+use crate::error::Result;
 
 /// Standardises features with the training set's mean and standard deviation.
 pub fn standardise(train: &Tensor, test: &Tensor) -> Result<(Tensor, Tensor)> {

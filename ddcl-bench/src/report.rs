@@ -5,7 +5,8 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use crate::{Error, Result, Results};
+use crate::error::{Error, Result};
+use crate::results::Results;
 
 /// The Markdown report: every table of the run.
 pub fn markdown(r: &Results) -> String {

@@ -1,51 +1,19 @@
-//! Speed of each pooling method on the real encoders: readout alone and encoder + readout.
+//! Timing each pooling method on one batch of token states: readout alone and encoder +
+//! readout.
 
 use std::time::Instant;
 
-use serde::Serialize;
-
-use crate::features::progress;
-use crate::{FitConfig, Method, Result, SpeedConfig, States};
-
-/// Timing of one method on one dataset's batch (medians over the repeats).
-#[derive(Debug, Clone, Serialize)]
-pub struct SpeedRow {
-    /// The dataset whose examples were timed.
-    pub dataset: String,
-    /// The method.
-    pub method: String,
-    /// Examples (sequences or images) per batch.
-    pub batch: usize,
-    /// Real tokens per batch.
-    pub tokens: usize,
-    /// Readout alone, ms per batch.
-    pub readout_ms: f64,
-    /// Readout alone, real tokens per second.
-    pub readout_tokens_per_s: f64,
-    /// Encoder and readout, ms per batch.
-    pub total_ms: f64,
-    /// Encoder and readout, real tokens per second.
-    pub total_tokens_per_s: f64,
-    /// Encoder and readout, examples (sequences or images) per second.
-    pub total_examples_per_s: f64,
-    /// Readout time relative to mean pooling's.
-    pub readout_vs_mean: f64,
-    /// Heap the readout needs on top of what was live before it (peak over its runs), MiB;
-    /// measured by [`crate::CountingAlloc`] where it is the global allocator.
-    pub readout_heap_mib: Option<f64>,
-}
+use crate::alloc::{heap_peak_since_reset, reset_heap_peak};
+use crate::config::SpeedConfig;
+use crate::error::Result;
+use crate::methods::{FitConfig, Method};
+use crate::progress::progress;
+use crate::results::SpeedRow;
+use crate::states::States;
 
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
     xs.get(xs.len() / 2).copied().unwrap_or(0.0)
-}
-
-/// The process's peak resident set so far, MiB (Linux `VmHWM`).
-pub(crate) fn peak_rss_mib() -> Option<f64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
 }
 
 /// Times every method on the token states of one batch of `n` examples of `dataset`, which
@@ -78,7 +46,7 @@ pub fn speed(
     let pb = progress(methods.len(), &format!("speed {dataset}"));
     for m in methods {
         let fitted = m.fit(&states, &labels, 2, &quick, seed)?;
-        let base = crate::reset_heap_peak();
+        let base = reset_heap_peak();
         fitted.apply(&states)?; // warm-up
         let mut ms = Vec::new();
         for _ in 0..repeats * 5 {
@@ -99,7 +67,7 @@ pub fn speed(
             total_tokens_per_s: tokens as f64 / (total / 1e3),
             total_examples_per_s: n as f64 / (total / 1e3),
             readout_vs_mean: 0.0,
-            readout_heap_mib: crate::heap_peak_since_reset()
+            readout_heap_mib: heap_peak_since_reset()
                 .map(|p| p.saturating_sub(base) as f64 / (1024.0 * 1024.0)),
         });
         pb.inc(1);

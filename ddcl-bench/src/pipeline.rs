@@ -1,0 +1,93 @@
+//! The run: load each dataset, encode it (cached), run the per-dataset protocols on its token
+//! states, then the protocols that run once, each pushing its rows into the results.
+
+use std::time::Instant;
+
+use crate::alloc::peak_rss_mib;
+use crate::config::BenchConfig;
+use crate::data::{load, split, Dataset};
+use crate::encoders::Encoders;
+use crate::error::{Error, Result};
+use crate::protocol::{cluster, joint, probe, speed, sweep, tabular, Context, Encoded};
+use crate::results::{DatasetInfo, Results, SplitInfo};
+
+/// Runs every configured protocol.
+pub fn run(cfg: BenchConfig) -> Result<Results> {
+    let started = Instant::now();
+    let seed = *cfg
+        .seeds
+        .first()
+        .ok_or_else(|| Error::Config("seeds: at least one".into()))?;
+    let mut results = Results::new(cfg.clone());
+    let mut encoders = Encoders::default();
+    for d in &cfg.datasets {
+        let data = load(&d.name, &d.source()?, d.limit, seed)?;
+        let mut info = describe(&cfg, &data);
+        let Some(states) = encoders.states(&cfg, d, &data, seed)? else {
+            results.datasets.push(info);
+            continue;
+        };
+        info.tokens_per_example = Some(states.tokens()? as f64 / data.len().max(1) as f64);
+        results.datasets.push(info);
+        let ctx = Context {
+            cfg: &cfg,
+            seed,
+            encoders: &encoders,
+        };
+        let set = Encoded { data, states };
+        results.probe.extend(probe::run(&ctx, &set)?);
+        results.clustering.extend(cluster::run(&ctx, &set)?);
+    }
+    let ctx = Context {
+        cfg: &cfg,
+        seed,
+        encoders: &encoders,
+    };
+    if let Some(j) = &cfg.joint {
+        results.joint = joint::run(&ctx, j)?;
+    }
+    if let Some(s) = &cfg.sweep {
+        results.sweep = sweep::run(&ctx, s)?;
+    }
+    if let Some(t) = &cfg.tabular {
+        results.tabular = tabular::run(&ctx, t)?;
+    }
+    if let Some(s) = &cfg.speed {
+        results.speed = speed::run(&ctx, s)?;
+    }
+    results.seconds = started.elapsed().as_secs_f64();
+    results.peak_rss_mib = peak_rss_mib();
+    Ok(results)
+}
+
+/// The dataset as sampled: its size, classes, and each seed's split.
+fn describe(cfg: &BenchConfig, data: &Dataset) -> DatasetInfo {
+    let mut class_counts = vec![0; data.classes.len()];
+    for &l in &data.labels {
+        class_counts[l] += 1;
+    }
+    let splits: Vec<SplitInfo> = cfg
+        .seeds
+        .iter()
+        .map(|&seed| {
+            let (tr, te) = split(data.len(), cfg.train_share, seed);
+            let at = |idx: Vec<usize>| idx.into_iter().map(|i| data.origin[i]).collect();
+            SplitInfo {
+                seed,
+                train: at(tr),
+                test: at(te),
+            }
+        })
+        .collect();
+    let train = splits.first().map_or(0, |s| s.train.len());
+    DatasetInfo {
+        name: data.name.clone(),
+        examples: data.len(),
+        classes: data.classes.clone(),
+        class_counts,
+        train,
+        test: data.len() - train,
+        tokens_per_example: None,
+        splits,
+    }
+}

@@ -1,0 +1,232 @@
+//! The results' schema: everything a run measured, with what it ran on, as written to
+//! `results.json`.
+
+use serde::Serialize;
+
+use crate::config::BenchConfig;
+
+/// Version of the results' JSON layout.
+pub const SCHEMA: &str = "ddcl-bench/1";
+
+/// Everything a run measured, with what it ran on.
+#[derive(Debug, Serialize)]
+pub struct Results {
+    /// [`SCHEMA`].
+    pub schema: &'static str,
+    /// The configuration, as run (after `--quick`).
+    pub config: BenchConfig,
+    /// `git rev-parse HEAD` of the working tree, if any.
+    pub git_revision: Option<String>,
+    /// The machine.
+    pub machine: Machine,
+    /// Wall-clock seconds of the run.
+    pub seconds: f64,
+    /// Peak resident memory of the process over the run, MiB (Linux).
+    pub peak_rss_mib: Option<f64>,
+    /// The datasets as sampled.
+    pub datasets: Vec<DatasetInfo>,
+    /// Protocol 1: linear-probe accuracy per dataset and method, over the seeds.
+    pub probe: Vec<ProbeRow>,
+    /// Protocol 2: clustering quality per dataset and method (first seed's fit).
+    pub clustering: Vec<ClusterRow>,
+    /// Protocol 3: joint training, DDCL vs mean pooling.
+    pub joint: Vec<JointRow>,
+    /// Protocol 4: the learning-rate-ratio sweep.
+    pub sweep: Vec<SweepRow>,
+    /// Protocol 5: tabular data.
+    pub tabular: Vec<TabularRow>,
+    /// Speed per pooling method on the real encoder.
+    pub speed: Vec<SpeedRow>,
+}
+
+impl Results {
+    /// No rows yet, for `config` run on this machine at the working tree's git revision.
+    pub(crate) fn new(config: BenchConfig) -> Self {
+        Self {
+            schema: SCHEMA,
+            config,
+            git_revision: git_revision(),
+            machine: Machine::here(),
+            seconds: 0.0,
+            peak_rss_mib: None,
+            datasets: Vec::new(),
+            probe: Vec::new(),
+            clustering: Vec::new(),
+            joint: Vec::new(),
+            sweep: Vec::new(),
+            tabular: Vec::new(),
+            speed: Vec::new(),
+        }
+    }
+}
+
+fn git_revision() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// What the run ran on.
+#[derive(Debug, Serialize)]
+pub struct Machine {
+    /// Operating system.
+    pub os: &'static str,
+    /// CPU architecture.
+    pub arch: &'static str,
+    /// Threads available.
+    pub cpus: usize,
+    /// CPU model, from /proc/cpuinfo where present.
+    pub cpu: Option<String>,
+}
+
+impl Machine {
+    fn here() -> Self {
+        let cpu = std::fs::read_to_string("/proc/cpuinfo").ok().and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        });
+        Self {
+            os: std::env::consts::OS,
+            arch: std::env::consts::ARCH,
+            cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            cpu,
+        }
+    }
+}
+
+/// A dataset as sampled for the run.
+#[derive(Debug, Serialize)]
+pub struct DatasetInfo {
+    /// Name.
+    pub name: String,
+    /// Examples in the sample.
+    pub examples: usize,
+    /// Class names.
+    pub classes: Vec<String>,
+    /// Examples per class.
+    pub class_counts: Vec<usize>,
+    /// Training examples per seed's split.
+    pub train: usize,
+    /// Test examples per seed's split.
+    pub test: usize,
+    /// Mean real tokens per example (encoder datasets).
+    pub tokens_per_example: Option<f64>,
+    /// Each seed's split, as positions in the source's full list.
+    pub splits: Vec<SplitInfo>,
+}
+
+/// One seed's train/test split of a dataset.
+#[derive(Debug, Serialize)]
+pub struct SplitInfo {
+    /// The seed.
+    pub seed: u64,
+    /// Training examples (positions in the source's full list).
+    pub train: Vec<usize>,
+    /// Test examples.
+    pub test: Vec<usize>,
+}
+
+/// Protocol 1 result.
+#[derive(Debug, Serialize)]
+pub struct ProbeRow {
+    /// Dataset.
+    pub dataset: String,
+    /// Method.
+    pub method: String,
+    /// Test accuracy per seed.
+    pub accuracy: Vec<f64>,
+    /// Mean over seeds.
+    pub mean: f64,
+    /// Sample standard deviation over seeds.
+    pub std: f64,
+}
+
+/// Protocol 2 result.
+#[derive(Debug, Serialize)]
+pub struct ClusterRow {
+    /// Dataset.
+    pub dataset: String,
+    /// `k-means(<method>)`, or `ddcl-hard(K=classes)` for DDCL's own hard assignment.
+    pub method: String,
+    /// Accuracy under the best cluster-to-class matching.
+    pub accuracy: f64,
+    /// Normalised mutual information.
+    pub nmi: f64,
+    /// Adjusted Rand index.
+    pub ari: f64,
+}
+
+/// Protocol 3 result.
+#[derive(Debug, Serialize)]
+pub struct JointRow {
+    /// `ddcl:K:summary` or `mean`.
+    pub method: String,
+    /// Test accuracy after the last epoch.
+    pub accuracy: f64,
+    /// Training loss per epoch.
+    pub loss: Vec<f64>,
+    /// Prototype separation (min) per epoch.
+    pub separation: Vec<f64>,
+    /// Whether the timescale condition held at every epoch.
+    pub timescale_held: bool,
+}
+
+/// Protocol 4 result.
+#[derive(Debug, Serialize)]
+pub struct SweepRow {
+    /// `eta_E / eta_P`.
+    pub eps: f64,
+    /// Whether `eps <= eps_max`.
+    pub separated: bool,
+    /// Test accuracy at the end.
+    pub accuracy: f64,
+    /// Minimum prototype separation after each step.
+    pub separation: Vec<f64>,
+    /// V after each step.
+    pub v: Vec<f64>,
+}
+
+/// Protocol 5 result.
+#[derive(Debug, Serialize)]
+pub struct TabularRow {
+    /// `ddcl:K:SUMMARY` or `mean`.
+    pub method: String,
+    /// Test accuracy.
+    pub accuracy: f64,
+    /// Accuracy of always answering the most common training class.
+    pub majority: f64,
+}
+
+/// Timing of one method on one dataset's batch (medians over the repeats).
+#[derive(Debug, Clone, Serialize)]
+pub struct SpeedRow {
+    /// The dataset whose examples were timed.
+    pub dataset: String,
+    /// The method.
+    pub method: String,
+    /// Examples (sequences or images) per batch.
+    pub batch: usize,
+    /// Real tokens per batch.
+    pub tokens: usize,
+    /// Readout alone, ms per batch.
+    pub readout_ms: f64,
+    /// Readout alone, real tokens per second.
+    pub readout_tokens_per_s: f64,
+    /// Encoder and readout, ms per batch.
+    pub total_ms: f64,
+    /// Encoder and readout, real tokens per second.
+    pub total_tokens_per_s: f64,
+    /// Encoder and readout, examples (sequences or images) per second.
+    pub total_examples_per_s: f64,
+    /// Readout time relative to mean pooling's.
+    pub readout_vs_mean: f64,
+    /// Heap the readout needs on top of what was live before it (peak over its runs), MiB;
+    /// measured by [`CountingAlloc`](crate::alloc::CountingAlloc) where it is the global allocator.
+    pub readout_heap_mib: Option<f64>,
+}

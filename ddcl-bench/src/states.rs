@@ -1,0 +1,37 @@
+//! Token states of a dataset: what an encoder gives and every pooling method reads.
+
+use candle_core::{DType, Tensor};
+
+use crate::error::Result;
+
+/// Token states of every example, padded to a common length: `hidden` (N, T, D) f32 and
+/// `mask` (N, T) u8.
+pub struct States {
+    /// Hidden states.
+    pub hidden: Tensor,
+    /// 1 for real tokens.
+    pub mask: Tensor,
+}
+
+impl States {
+    /// Rows `index` of both tensors.
+    pub fn rows(&self, index: &[usize]) -> Result<States> {
+        let i = Tensor::new(
+            index.iter().map(|&x| x as u32).collect::<Vec<_>>(),
+            self.hidden.device(),
+        )?;
+        Ok(States {
+            hidden: self.hidden.index_select(&i, 0)?,
+            mask: self.mask.index_select(&i, 0)?,
+        })
+    }
+
+    /// Number of real tokens.
+    pub fn tokens(&self) -> Result<usize> {
+        Ok(self
+            .mask
+            .to_dtype(DType::U32)?
+            .sum_all()?
+            .to_scalar::<u32>()? as usize)
+    }
+}
