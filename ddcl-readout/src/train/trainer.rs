@@ -1,0 +1,222 @@
+//! The trainer: steps, epochs, evaluation, checkpoints.
+
+use std::path::Path;
+
+use candle_core::{DType, Tensor};
+use candle_nn::VarMap;
+use ddcl_core::{Separation, Usage};
+
+use super::classifier::Classifier;
+use super::encode::Encode;
+use super::groups::groups;
+use super::labels::{check_labels, hits};
+use super::record::{EpochRecord, StepRecord};
+use super::steplog::StepLog;
+use super::{state, timescale};
+use crate::{AdamW, Error, ReadoutOutput, Result, RunConfig};
+
+/// Trains a [`Classifier`] with separate AdamW groups for encoder (`lr_encoder`), prototypes
+/// and temperature (`lr_prototypes`) and head (`lr_head`), on `cross_entropy + lambda * L_SQ`.
+///
+/// Every step is logged through `tracing` and, if configured, to a JSONL file; every epoch
+/// checks the timescale condition under the configured policy and writes the checkpoint.
+pub struct Trainer<E> {
+    model: Classifier<E>,
+    varmap: VarMap,
+    opt: AdamW,
+    cfg: RunConfig,
+    step: usize,
+    epoch: usize,
+    log: Option<StepLog>,
+}
+
+impl<E: Encode> Trainer<E> {
+    /// A trainer for `encoder` (whose trainable variables, if any, are in `varmap` under
+    /// [`crate::ENCODER`]). Builds readout and head in `varmap`. Refuses at once when the
+    /// policy is `refuse` and `lr_encoder / lr_prototypes` exceeds the bound.
+    pub fn new(mut encoder: E, cfg: RunConfig, varmap: VarMap, dtype: DType) -> Result<Self> {
+        cfg.validate()?;
+        let device = match varmap.all_vars().first() {
+            Some(v) => v.device().clone(),
+            None => candle_core::Device::Cpu,
+        };
+        encoder.set_trainable(cfg.train.encoder);
+        let t = &cfg.train;
+        timescale::check_rates(t)?;
+        let vb = crate::seeded_builder(&varmap, t.seed, dtype, &device);
+        let model = Classifier::new(encoder, &cfg, vb)?;
+        let opt = AdamW::new(groups(&varmap, &model, &cfg), t.weight_decay)?;
+        let log = t.log.as_deref().map(StepLog::open).transpose()?;
+        Ok(Self {
+            model,
+            varmap,
+            opt,
+            cfg,
+            step: 0,
+            epoch: 0,
+            log,
+        })
+    }
+
+    /// The model.
+    pub fn model(&self) -> &Classifier<E> {
+        &self.model
+    }
+
+    /// The run's variables.
+    pub fn varmap(&self) -> &VarMap {
+        &self.varmap
+    }
+
+    /// The optimiser (its groups say what trains).
+    pub fn optimizer(&self) -> &AdamW {
+        &self.opt
+    }
+
+    /// Steps and epochs done.
+    pub fn progress(&self) -> (usize, usize) {
+        (self.step, self.epoch)
+    }
+
+    /// Seeds the prototypes by k-means++ on the encoder's output for `sample` (with the run's
+    /// seed), when the readout's `init` asks for it; a no-op for random init.
+    pub fn init_prototypes(&mut self, sample: &E::Batch) -> Result<()> {
+        if self.model.readout.config().init != crate::Init::KMeansPlusPlus {
+            return Ok(());
+        }
+        let (h, mask) = self.model.encoder.encode(sample)?;
+        let seed = self.cfg.train.seed;
+        self.model
+            .readout
+            .init_kmeans_pp(&mut self.varmap, &h.detach(), Some(&mask), seed)
+    }
+
+    /// One optimisation step on a batch with integer labels (B).
+    pub fn step(&mut self, batch: &E::Batch, labels: &Tensor) -> Result<StepRecord> {
+        let (record, _, _) = self.step_inner(batch, labels)?;
+        Ok(record)
+    }
+
+    fn step_inner(
+        &mut self,
+        batch: &E::Batch,
+        labels: &Tensor,
+    ) -> Result<(StepRecord, ReadoutOutput, Tensor)> {
+        let (logits, out) = self.model.forward(batch)?;
+        let labels = check_labels(labels, logits.dim(0)?, self.cfg.classes)?;
+        let task = candle_nn::loss::cross_entropy(&logits, &labels)?;
+        let loss = (&task + (&out.losses().sq * self.cfg.train.lambda)?)?;
+        let grads = loss.backward()?;
+        self.opt.step(&grads)?;
+        self.step += 1;
+        let mut usage = Usage::new(
+            self.cfg.readout.prototypes,
+            self.cfg.train.utilisation_threshold,
+        )?;
+        usage.add(&out.assignment)?;
+        let u = usage.report();
+        let sep = Separation::of(&out.prototypes)?;
+        let scalar = |t: &Tensor| -> Result<f64> { Ok(t.to_dtype(DType::F64)?.to_scalar()?) };
+        let record = StepRecord {
+            step: self.step,
+            epoch: self.epoch + 1,
+            loss: scalar(&loss)?,
+            task: scalar(&task)?,
+            l_sq: scalar(&out.losses().sq)?,
+            l_ols: scalar(&out.losses().ols)?,
+            v: scalar(&out.losses().var)?,
+            identity_violation: out.losses().relative_violation()?,
+            separation_min: sep.min,
+            separation_mean: sep.mean,
+            soft_utilisation: u.soft_utilisation,
+            hard_utilisation: u.hard_utilisation,
+            tau: out.tau,
+        };
+        tracing::info!(
+            step = record.step,
+            loss = record.loss,
+            task = record.task,
+            l_sq = record.l_sq,
+            l_ols = record.l_ols,
+            v = record.v,
+            identity = record.identity_violation,
+            separation = record.separation_min,
+            utilisation = record.soft_utilisation,
+            "step"
+        );
+        if let Some(log) = &mut self.log {
+            log.write("step", &record)?;
+        }
+        Ok((record, out, logits))
+    }
+
+    /// One pass over `batches` (input, labels), then the timescale check and the checkpoint.
+    pub fn train_epoch(&mut self, batches: &[(E::Batch, Tensor)]) -> Result<EpochRecord> {
+        if batches.is_empty() {
+            return Err(Error::Input("train_epoch: no batches".into()));
+        }
+        let k = self.cfg.readout.prototypes;
+        let mut usage = Usage::new(k, self.cfg.train.utilisation_threshold)?;
+        let (mut loss, mut correct, mut seen) = (0.0, 0usize, 0usize);
+        for (batch, labels) in batches {
+            let (record, out, logits) = self.step_inner(batch, labels)?;
+            usage.add(&out.assignment)?;
+            loss += record.loss;
+            correct += hits(&logits, labels)?;
+            seen += labels.dim(0)?;
+        }
+        self.epoch += 1;
+        let sep = Separation::of(self.model.readout.prototypes())?;
+        let u = usage.report();
+        let timescale = timescale::check_epoch(&self.cfg.train, self.epoch, &u.occupancy)?;
+        let record = EpochRecord {
+            epoch: self.epoch,
+            loss: loss / batches.len() as f64,
+            accuracy: correct as f64 / seen.max(1) as f64,
+            usage: u,
+            separation_min: sep.min,
+            separation_mean: sep.mean,
+            timescale,
+        };
+        tracing::info!(
+            epoch = record.epoch,
+            loss = record.loss,
+            accuracy = record.accuracy,
+            separation = record.separation_min,
+            "epoch"
+        );
+        if let Some(log) = &mut self.log {
+            log.write("epoch", &record)?;
+        }
+        if let Some(path) = self.cfg.train.checkpoint.clone() {
+            self.save(&path)?;
+        }
+        Ok(record)
+    }
+
+    /// Accuracy of the head on `batches`, without training.
+    pub fn evaluate(&self, batches: &[(E::Batch, Tensor)]) -> Result<f64> {
+        let (mut correct, mut seen) = (0usize, 0usize);
+        for (batch, labels) in batches {
+            let (logits, _) = self.model.forward(batch)?;
+            correct += hits(&logits, labels)?;
+            seen += labels.dim(0)?;
+        }
+        Ok(correct as f64 / seen.max(1) as f64)
+    }
+
+    /// Writes readout, head, the optimiser state and (if `save_encoder`) the encoder's
+    /// trainable weights to `path`, atomically, with the config, step and epoch in the
+    /// metadata.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        state::save(path, &self.varmap, &self.opt, &self.cfg, self.progress())
+    }
+
+    /// Restores a checkpoint written by [`Trainer::save`]: every readout and head variable
+    /// must be present with the model's shape; encoder weights are restored when stored.
+    pub fn resume(&mut self, path: &Path) -> Result<()> {
+        let device = self.model.readout.prototypes().device().clone();
+        (self.step, self.epoch) = state::restore(path, &self.varmap, &mut self.opt, &device)?;
+        Ok(())
+    }
+}
