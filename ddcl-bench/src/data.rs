@@ -1,10 +1,10 @@
 //! Datasets: the four real ones fetched by `scripts/setup.sh data`, and user data (CSV or JSONL
-//! text, a folder of images per class, CSV tabular).
+//! text, a folder of images per class, CSV tabular), read by [`ddcl_readout::data`].
 
-use std::collections::BTreeMap;
-use std::io::{BufRead, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use ddcl_readout::data::{self as user, Labelled};
 use image::DynamicImage;
 use rand::{rngs::StdRng, seq::SliceRandom, SeedableRng};
 
@@ -106,28 +106,19 @@ pub fn load(name: &str, source: &DataSource, limit: usize, seed: u64) -> Result<
             if !p.is_file() {
                 return Err(missing(&p));
             }
-            let (t, l) = read_text_csv(&p, "text", "label")?;
-            (Inputs::Text(t), l)
+            text(user::read_text_file(&p, "text", "label")?)
         }
-        DataSource::TextFile { path, text, label } => {
-            let jsonl = matches!(
-                path.extension().and_then(|e| e.to_str()),
-                Some("jsonl" | "json")
-            );
-            let (t, l) = if jsonl {
-                read_text_jsonl(path, text, label)?
-            } else {
-                read_text_csv(path, text, label)?
-            };
-            (Inputs::Text(t), l)
-        }
+        DataSource::TextFile {
+            path,
+            text: t,
+            label,
+        } => text(user::read_text_file(path, t, label)?),
         DataSource::Bbc => {
             let p = dir.join("bbc");
             if !p.is_dir() {
                 return Err(missing(&p));
             }
-            let (t, l) = read_text_folder(&p)?;
-            (Inputs::Text(t), l)
+            text(user::read_text_folder(&p)?)
         }
         DataSource::FashionMnist => {
             let p = dir.join("fashion-mnist");
@@ -138,57 +129,44 @@ pub fn load(name: &str, source: &DataSource, limit: usize, seed: u64) -> Result<
             (Inputs::Images(i), l)
         }
         DataSource::ImageFolder { path } => {
-            let (i, l) = read_image_folder(path)?;
-            (Inputs::Images(i), l)
+            let set = user::read_image_folder(path)?;
+            (Inputs::Images(set.inputs), set.labels)
         }
         DataSource::Shuttle => {
             let p = dir.join("shuttle.csv");
             if !p.is_file() {
                 return Err(missing(&p));
             }
-            let (x, l) = read_tabular_csv(&p, "Class")?;
-            (Inputs::Tabular(x), l)
+            tabular(user::read_tabular_csv(&p, "Class")?)
         }
-        DataSource::TabularFile { path, label } => {
-            let (x, l) = read_tabular_csv(path, label)?;
-            (Inputs::Tabular(x), l)
-        }
+        DataSource::TabularFile { path, label } => tabular(user::read_tabular_csv(path, label)?),
     };
     let data = label(name, inputs, names, source)?;
     Ok(sample(data, limit, seed))
 }
 
+fn text(set: Labelled<String>) -> (Inputs, Vec<String>) {
+    (Inputs::Text(set.inputs), set.labels)
+}
+
+fn tabular(set: Labelled<Vec<f32>>) -> (Inputs, Vec<String>) {
+    (Inputs::Tabular(set.inputs), set.labels)
+}
+
 /// Turns label names into indices; at least two classes are required.
 fn label(name: &str, inputs: Inputs, names: Vec<String>, source: &DataSource) -> Result<Dataset> {
-    let classes: Vec<String> = names
-        .iter()
-        .cloned()
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
     let path = match source {
         DataSource::TextFile { path, .. }
         | DataSource::ImageFolder { path }
         | DataSource::TabularFile { path, .. } => path.clone(),
         _ => data_dir(),
     };
-    if names.is_empty() {
-        return Err(Error::data(path, None, "no examples"));
-    }
-    if classes.len() < 2 {
-        return Err(Error::data(
-            path,
-            None,
-            format!("only one class (`{}`); at least two are needed", classes[0]),
-        ));
-    }
-    let index: BTreeMap<&String, usize> = classes.iter().enumerate().map(|(i, c)| (c, i)).collect();
-    let labels = names.iter().map(|n| index[n]).collect();
+    let ids = user::class_ids(&path, &names)?;
     Ok(Dataset {
         name: name.to_string(),
         inputs,
-        labels,
-        classes,
+        labels: ids.ids,
+        classes: ids.classes,
         origin: (0..names.len()).collect(),
     })
 }
@@ -232,191 +210,10 @@ pub fn split(n: usize, train_share: f64, seed: u64) -> (Vec<usize>, Vec<usize>) 
     (order, test)
 }
 
-fn open(path: &Path) -> Result<std::fs::File> {
-    std::fs::File::open(path).map_err(|e| Error::io(path, e))
-}
-
-fn read_text_csv(path: &Path, text: &str, label: &str) -> Result<(Vec<String>, Vec<String>)> {
-    let mut rd = csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_reader(open(path)?);
-    let headers = rd
-        .headers()
-        .map_err(|e| Error::data(path, Some(1), csv_message(&e)))?
-        .clone();
-    let column = |name: &str| {
-        headers.iter().position(|h| h == name).ok_or_else(|| {
-            let have: Vec<&str> = headers.iter().collect();
-            Error::data(
-                path,
-                Some(1),
-                format!("no column `{name}` (columns: {})", have.join(", ")),
-            )
-        })
-    };
-    let (ti, li) = (column(text)?, column(label)?);
-    let (mut texts, mut labels) = (Vec::new(), Vec::new());
-    for rec in rd.records() {
-        let rec = rec.map_err(|e| {
-            let line = e.position().map(|p| p.line() as usize);
-            Error::data(path, line, csv_message(&e))
-        })?;
-        let line = rec.position().map(|p| p.line() as usize);
-        labels.push(non_empty(&rec[li], label, path, line)?);
-        texts.push(rec[ti].to_string());
-    }
-    Ok((texts, labels))
-}
-
-/// A label cell, which must not be blank.
-fn non_empty(value: &str, column: &str, path: &Path, line: Option<usize>) -> Result<String> {
-    if value.trim().is_empty() {
-        return Err(Error::data(
-            path,
-            line,
-            format!("empty label in `{column}`"),
-        ));
-    }
-    Ok(value.to_string())
-}
-
-fn csv_message(e: &csv::Error) -> String {
-    match e.kind() {
-        csv::ErrorKind::Utf8 { .. } => "not valid UTF-8".into(),
-        _ => e.to_string(),
-    }
-}
-
-fn read_text_jsonl(path: &Path, text: &str, label: &str) -> Result<(Vec<String>, Vec<String>)> {
-    let reader = std::io::BufReader::new(open(path)?);
-    let (mut texts, mut labels) = (Vec::new(), Vec::new());
-    for (i, line) in reader.split(b'\n').enumerate() {
-        let n = i + 1;
-        let bytes = line.map_err(|e| Error::io(path, e))?;
-        let s = std::str::from_utf8(&bytes)
-            .map_err(|_| Error::data(path, Some(n), "not valid UTF-8"))?;
-        if s.trim().is_empty() {
-            continue;
-        }
-        let v: serde_json::Value =
-            serde_json::from_str(s).map_err(|e| Error::data(path, Some(n), e))?;
-        let field = |name: &str| -> Result<String> {
-            match v.get(name) {
-                Some(serde_json::Value::String(s)) => Ok(s.clone()),
-                Some(serde_json::Value::Number(x)) => Ok(x.to_string()),
-                Some(serde_json::Value::Bool(b)) => Ok(b.to_string()),
-                _ => Err(Error::data(
-                    path,
-                    Some(n),
-                    format!("no string field `{name}`"),
-                )),
-            }
-        };
-        texts.push(field(text)?);
-        labels.push(non_empty(&field(label)?, label, path, Some(n))?);
-    }
-    Ok((texts, labels))
-}
-
-fn subfolders(path: &Path) -> Result<Vec<(String, PathBuf)>> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(path).map_err(|e| Error::io(path, e))? {
-        let e = e.map_err(|e| Error::io(path, e))?;
-        if e.path().is_dir() {
-            out.push((e.file_name().to_string_lossy().to_string(), e.path()));
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
-fn files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-        let p = e.map_err(|e| Error::io(dir, e))?.path();
-        if p.is_file() {
-            out.push(p);
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
-fn read_text_folder(path: &Path) -> Result<(Vec<String>, Vec<String>)> {
-    let (mut texts, mut labels) = (Vec::new(), Vec::new());
-    for (class, dir) in subfolders(path)? {
-        for f in files(&dir)? {
-            let bytes = std::fs::read(&f).map_err(|e| Error::io(&f, e))?;
-            // the BBC corpus is Latin-1 in places: decode lossily rather than drop documents
-            texts.push(String::from_utf8_lossy(&bytes).into_owned());
-            labels.push(class.clone());
-        }
-    }
-    Ok((texts, labels))
-}
-
-fn read_image_folder(path: &Path) -> Result<(Vec<DynamicImage>, Vec<String>)> {
-    let (mut images, mut labels) = (Vec::new(), Vec::new());
-    for (class, dir) in subfolders(path)? {
-        for f in files(&dir)? {
-            let im = image::open(&f).map_err(|e| Error::data(&f, None, e))?;
-            images.push(im);
-            labels.push(class.clone());
-        }
-    }
-    Ok((images, labels))
-}
-
-fn read_tabular_csv(path: &Path, label: &str) -> Result<(Vec<Vec<f32>>, Vec<String>)> {
-    let mut rd = csv::ReaderBuilder::new().from_reader(open(path)?);
-    let headers = rd
-        .headers()
-        .map_err(|e| Error::data(path, Some(1), csv_message(&e)))?
-        .clone();
-    let li = headers
-        .iter()
-        .position(|h| h == label)
-        .ok_or_else(|| Error::data(path, Some(1), format!("no label column `{label}`")))?;
-    let (mut rows, mut labels) = (Vec::new(), Vec::new());
-    for rec in rd.records() {
-        let rec = rec.map_err(|e| {
-            Error::data(
-                path,
-                e.position().map(|p| p.line() as usize),
-                csv_message(&e),
-            )
-        })?;
-        let line = rec.position().map(|p| p.line() as usize);
-        let mut row = Vec::with_capacity(rec.len() - 1);
-        for (j, v) in rec.iter().enumerate().filter(|(j, _)| *j != li) {
-            let x: f32 = v.trim().parse().map_err(|_| {
-                Error::data(
-                    path,
-                    line,
-                    format!("column `{}`: `{v}` is not a number", &headers[j]),
-                )
-            })?;
-            if !x.is_finite() {
-                return Err(Error::data(
-                    path,
-                    line,
-                    format!("column `{}`: not finite", &headers[j]),
-                ));
-            }
-            row.push(x);
-        }
-        rows.push(row);
-        labels.push(non_empty(&rec[li], label, path, line)?);
-    }
-    if rows.first().is_some_and(|r| r.is_empty()) {
-        return Err(Error::data(path, Some(1), "no feature columns"));
-    }
-    Ok((rows, labels))
-}
-
 fn read_gz(path: &Path) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    flate2::read::GzDecoder::new(open(path)?)
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    flate2::read::GzDecoder::new(file)
         .read_to_end(&mut out)
         .map_err(|e| Error::data(path, None, format!("not a gzip file: {e}")))?;
     Ok(out)

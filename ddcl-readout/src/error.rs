@@ -78,9 +78,32 @@ pub enum Error {
     /// Input given to a layer or the trainer is inconsistent.
     #[error("{0}")]
     Input(String),
+    /// A user data file (CSV, JSON Lines, an image, a class folder) is missing, malformed or
+    /// unusable.
+    #[error("{}{}: {message}", path.display(), line.map(|l| format!(": line {l}")).unwrap_or_default())]
+    Data {
+        /// The file or folder.
+        path: PathBuf,
+        /// 1-based line, where one applies.
+        line: Option<usize>,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 impl Error {
+    pub(crate) fn data(
+        path: impl Into<PathBuf>,
+        line: Option<usize>,
+        message: impl std::fmt::Display,
+    ) -> Self {
+        Self::Data {
+            path: path.into(),
+            line,
+            message: message.to_string(),
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io {
             path: path.into(),

@@ -31,6 +31,7 @@ struct ReadmeDoctests;
 mod bert;
 mod checkpoint;
 mod config;
+pub mod data;
 mod dinov2;
 mod embed;
 mod error;
