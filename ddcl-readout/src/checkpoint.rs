@@ -6,7 +6,7 @@ use std::path::Path;
 
 use candle_core::{Device, Tensor};
 
-use crate::{Error, Result};
+use crate::{AtomicFile, Error, Result};
 
 /// Metadata key naming the file format.
 pub const FORMAT_KEY: &str = "format";
@@ -45,31 +45,9 @@ pub fn save_checkpoint(
         Some(metadata),
     )
     .map_err(|e| Error::checkpoint(path, e))?;
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::checkpoint(path, "not a file path"))?
-        .to_string_lossy();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        // make the rename itself durable
-        if let Ok(d) = std::fs::File::open(dir) {
-            d.sync_all().ok();
-        }
-        Ok(())
-    };
-    write().map_err(|e| {
-        std::fs::remove_file(&tmp).ok();
-        Error::io(path, e)
-    })
+    let mut file = AtomicFile::create(path)?;
+    file.write_all(&bytes).map_err(|e| Error::io(path, e))?;
+    file.commit()
 }
 
 /// Reads a checkpoint written by [`save_checkpoint`]: its tensors (on `device`) and metadata.

@@ -28,6 +28,7 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+mod atomic;
 mod bert;
 mod checkpoint;
 mod config;
@@ -49,6 +50,7 @@ mod vars;
 mod vision;
 pub mod yaml;
 
+pub use atomic::AtomicFile;
 pub use bert::Bert;
 pub use checkpoint::{load_checkpoint, save_checkpoint, FORMAT, FORMAT_KEY};
 pub use config::{Init, ReadoutConfig};
