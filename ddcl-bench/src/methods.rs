@@ -145,7 +145,7 @@ fn batches(n: usize, batch: usize, steps: usize, seed: u64) -> Vec<Vec<usize>> {
 fn seed_prototypes(train: &States, k: usize, seed: u64) -> Result<(Tensor, f64)> {
     let sample: Vec<usize> = (0..train.hidden.dim(0)?.min(256)).collect();
     let s = train.rows(&sample)?;
-    let p = ddcl_readout::kmeans_pp(&s.hidden, Some(&s.mask), k, seed)?;
+    let p = ddcl_core::kmeans_pp(&s.hidden, Some(&s.mask), k, seed)?;
     let a = ddcl_core::assign(
         &s.hidden,
         Some(&s.mask),

@@ -109,7 +109,7 @@ pub fn kmeans(x: &Tensor, k: usize, restarts: usize, seed: u64) -> Result<Vec<us
     for r in 0..restarts.max(1) {
         let mut rng = StdRng::seed_from_u64(seed.wrapping_add(r as u64));
         let t = Tensor::new(rows.concat(), &Device::Cpu)?.reshape((1, n, rows[0].len()))?;
-        let init = ddcl_readout::kmeans_pp(&t, None, k.min(n), rng.random())?;
+        let init = ddcl_core::kmeans_pp(&t, None, k.min(n), rng.random())?;
         let mut centres: Vec<Vec<f64>> = init.to_vec2()?;
         let mut assign = vec![0usize; n];
         for _ in 0..100 {

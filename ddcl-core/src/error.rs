@@ -63,6 +63,14 @@ pub enum Error {
     /// There are no prototypes (K = 0).
     #[error("prototypes: K must be at least 1, got a (0, D) tensor")]
     NoPrototypes,
+    /// k-means++ seeding was asked for more prototypes than its sample has real tokens.
+    #[error("k-means++ needs at least K = {k} real tokens, the sample has {real}")]
+    TooFewTokens {
+        /// The number of prototypes asked for.
+        k: usize,
+        /// The real tokens in the sample.
+        real: usize,
+    },
     /// An error raised by candle itself.
     #[error(transparent)]
     Candle(#[from] candle_core::Error),

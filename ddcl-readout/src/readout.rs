@@ -4,7 +4,7 @@ use candle_core::Tensor;
 use candle_nn::{Init as Hint, VarBuilder, VarMap};
 use ddcl_core::{assign, AssignConfig, Assignment, Backend, Losses};
 
-use crate::{kmeans_pp, Error, Pooling, ReadoutConfig, Result};
+use crate::{Error, Pooling, ReadoutConfig, Result};
 
 /// DDCL-Attention readout: tokens are softly assigned to K prototypes; the summary pools the
 /// assignment (and optionally classic modes) over each sequence's real tokens.
@@ -145,7 +145,8 @@ impl DdclReadout {
         seed: u64,
     ) -> Result<()> {
         self.check_hidden(h)?;
-        let p = kmeans_pp(h, mask, self.cfg.prototypes, seed)?.to_dtype(self.prototypes.dtype())?;
+        let p = ddcl_core::kmeans_pp(h, mask, self.cfg.prototypes, seed)?
+            .to_dtype(self.prototypes.dtype())?;
         let known = varmap
             .data()
             .lock()

@@ -5,8 +5,8 @@ mod common;
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{Module, VarBuilder, VarMap};
 use common::max_abs_diff;
-use ddcl_core::{assign, AssignConfig, Backend};
-use ddcl_readout::{kmeans_pp, DdclReadout, Error, Pooling, ReadoutConfig};
+use ddcl_core::{assign, kmeans_pp, AssignConfig, Backend};
+use ddcl_readout::{DdclReadout, Error, Pooling, ReadoutConfig};
 
 fn layer(cfg: &ReadoutConfig, d: usize, dtype: DType) -> (VarMap, DdclReadout) {
     let varmap = VarMap::new();
@@ -205,19 +205,9 @@ fn fused_and_reference_agree_inside_the_layer() {
 }
 
 #[test]
-fn kmeans_pp_picks_real_tokens_deterministically() {
+fn init_kmeans_pp_writes_the_seeds_into_the_varmap() {
     let (h, mask) = ragged(DType::F32);
     let a = kmeans_pp(&h, Some(&mask), 5, 7).unwrap();
-    let b = kmeans_pp(&h, Some(&mask), 5, 7).unwrap();
-    assert_eq!(max_abs_diff(&a, &b), 0.0);
-    let tokens: Vec<Vec<f32>> = h.flatten_to(1).unwrap().to_vec2().unwrap();
-    let real: Vec<u8> = mask.flatten_all().unwrap().to_vec1().unwrap();
-    for p in a.to_vec2::<f32>().unwrap() {
-        let hit = tokens.iter().zip(&real).any(|(t, &m)| m == 1 && *t == p);
-        assert!(hit, "prototype {p:?} is not a real token");
-    }
-    let err = kmeans_pp(&h, Some(&mask), 11, 0).unwrap_err();
-    assert!(err.to_string().contains("at least K = 11"), "{err}");
     // seeding through the layer writes into its VarMap
     let cfg = ReadoutConfig::new(5, 1.0).unwrap();
     let (mut varmap, r) = layer(&cfg, 5, DType::F32);
