@@ -198,3 +198,48 @@ fn a_failed_embed_leaves_the_output_file_intact() {
         .count();
     assert_eq!(leftovers, 0);
 }
+
+#[test]
+fn train_reads_an_image_folder_for_an_image_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    std::fs::create_dir(&model).unwrap();
+    ddcl_readout::tiny::image_model(&model, 1).unwrap();
+    for (class, shade) in [("dark", 30u8), ("light", 220)] {
+        let sub = dir.path().join("images").join(class);
+        std::fs::create_dir_all(&sub).unwrap();
+        for i in 0..2u8 {
+            image::RgbImage::from_pixel(28, 28, image::Rgb([shade, shade + i, shade]))
+                .save(sub.join(format!("{i}.png")))
+                .unwrap();
+        }
+    }
+    let yaml = format!(
+        "model: {{kind: image, id: {}}}
+readout: {{prototypes: 2, tau: 1.0, init: kmeans++, pooling: [mixture, cls]}}
+classes: 2
+train: {{epochs: 1, batch_size: 2, lr_encoder: 0.0, lr_prototypes: 1.0e-2, lr_head: 1.0e-2,
+  lambda: 0.1, encoder: frozen}}
+",
+        model.display()
+    );
+    std::fs::write(dir.path().join("run.yaml"), yaml).unwrap();
+    let out = run(
+        env!("CARGO_BIN_EXE_ddcl-train"),
+        &[
+            &"--config",
+            &dir.path().join("run.yaml"),
+            &"--data",
+            &dir.path().join("images"),
+            &"--out",
+            &dir.path().join("out"),
+        ],
+    );
+    assert!(out.status.success(), "ddcl-train: {}", text(&out.stderr));
+    let ckpt = dir.path().join("out/checkpoint.safetensors");
+    let (tensors, _) = load_checkpoint(&ckpt, &Device::Cpu).unwrap();
+    // a frozen encoder is not stored
+    assert!(!tensors.keys().any(|k| k.starts_with("encoder.")));
+    let (readout, _) = readout_from_checkpoint(&ckpt, 8, &Device::Cpu).unwrap();
+    assert_eq!(readout.width(), 16);
+}
