@@ -48,6 +48,11 @@ mod timescale;
 #[doc = include_str!("../docs/math.md")]
 pub mod math {}
 
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 pub use assignment::{assign, Assignment, Losses};
 pub use config::{AssignConfig, Backend};
 pub use diagnostics::{hard_assignment, Separation, Usage, UsageReport};

@@ -4,8 +4,9 @@
 //! of a BERT or ViT with K learned prototypes; [`Pooling`] is a superset of
 //! sentence-transformers' pooling modes; the crate also carries encoders that pass gradients
 //! through every layer (candle-transformers' do not, see [`Bert`]), model resolution through the
-//! hf-hub cache, a joint trainer under the timescale condition, safetensors checkpoints, readers
-//! for labelled data (module `data`) and two commands, `ddcl-train` and `ddcl-embed` (feature `cli`).
+//! hf-hub cache, a joint trainer under the timescale condition, safetensors checkpoints,
+//! readers for labelled data ([`data`]) and two commands, `ddcl-train` and `ddcl-embed`
+//! (feature `cli`).
 //!
 //! ```
 //! use candle_core::{DType, Device, Tensor};
