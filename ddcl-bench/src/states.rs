@@ -6,6 +6,18 @@ use crate::error::Result;
 
 /// Token states of every example, padded to a common length: `hidden` (N, T, D) f32 and
 /// `mask` (N, T) u8.
+///
+/// ```
+/// use candle_core::{DType, Device, Tensor};
+///
+/// let states = ddcl_bench::States {
+///     hidden: Tensor::zeros((3, 4, 8), DType::F32, &Device::Cpu)?,
+///     mask: Tensor::new(&[[1u8, 1, 0, 0], [1, 1, 1, 0], [1, 1, 1, 1]], &Device::Cpu)?,
+/// };
+/// assert_eq!(states.tokens()?, 9);
+/// assert_eq!(states.rows(&[2, 0])?.tokens()?, 6);
+/// # Ok::<(), ddcl_bench::Error>(())
+/// ```
 pub struct States {
     /// Hidden states.
     pub hidden: Tensor,
