@@ -44,6 +44,7 @@ mod pooling;
 mod readout;
 mod run;
 mod text;
+#[cfg(feature = "test-utils")]
 pub mod tiny;
 mod train;
 mod vars;

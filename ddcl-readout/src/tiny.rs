@@ -2,6 +2,9 @@
 //! must run without the network: a 2-layer BERT (config.json, model.safetensors) with a
 //! word-level tokenizer.json, loadable by [`crate::TextEncoder::load`], and a 2-block DINOv2 on
 //! 28x28 input, loadable by [`crate::ImageEncoder::load`].
+//!
+//! Behind the `test-utils` feature: a crate whose tests use these enables it in its
+//! dev-dependencies, `ddcl-readout = { version = "...", features = ["test-utils"] }`.
 
 use std::path::Path;
 
