@@ -100,12 +100,12 @@ impl Assignment {
         }
     }
 
-    /// sum_t q[t,k] over real tokens, (B, K).
+    /// `sum_t q[t,k]` over real tokens, (B, K).
     fn mass(&self) -> Result<Tensor> {
         token_sum(&self.mask, &self.q)
     }
 
-    /// sum_t q[t,k] h_t, (B, K, D), over real tokens only.
+    /// `sum_t q[t,k] h_t`, (B, K, D), over real tokens only.
     fn weighted_sums(&self, h: &Tensor) -> Result<Tensor> {
         let h = masked(h, &self.mask)?;
         matmul(&self.q.transpose(1, 2)?, &h)

@@ -20,7 +20,7 @@ pub(crate) fn matmul<E: Elem>(
     product(dst, dims, lhs, lhs_strides, rhs, rhs_strides, how);
 }
 
-/// Products of at most this many multiply-adds run as a plain loop in [`gemm`]: below it the gemm
+/// Products of at most this many multiply-adds run as a plain loop in [`gemm()`]: below it the gemm
 /// crate's fixed cost per call exceeds the arithmetic (a (1 x 128) (128 x 16) product, one per
 /// sequence in the occupancy, took about 0.5 µs through it).
 const DIRECT_FLOPS: usize = 1 << 13;
