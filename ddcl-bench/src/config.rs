@@ -216,7 +216,12 @@ pub struct BenchConfig {
 
 impl yaml::Validated for BenchConfig {
     fn check(&self) -> ddcl_readout::Result<()> {
-        let bad = |m: String| Err(ddcl_readout::Error::Config(m));
+        let bad = |message: String| {
+            Err(ddcl_readout::Error::Config {
+                key: "bench".into(),
+                message,
+            })
+        };
         if self.seeds.is_empty() {
             return bad("seeds: at least one".into());
         }
@@ -230,8 +235,10 @@ impl yaml::Validated for BenchConfig {
             return bad("batch_size must be >= 1".into());
         }
         for d in &self.datasets {
-            d.source()
-                .map_err(|e| ddcl_readout::Error::Config(e.to_string()))?;
+            d.source().map_err(|e| ddcl_readout::Error::Config {
+                key: "bench".into(),
+                message: e.to_string(),
+            })?;
         }
         let names: Vec<&str> = self.datasets.iter().map(|d| d.name.as_str()).collect();
         let known = |what: &str, name: &str| {

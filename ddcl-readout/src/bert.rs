@@ -11,6 +11,7 @@ use candle_core::{DType, Module, Tensor, D};
 use candle_nn::{Embedding, Linear, VarBuilder};
 use candle_transformers::models::bert::{Config, HiddenAct, PositionEmbeddingType};
 
+use crate::check::require;
 use crate::layers::LayerNorm;
 use crate::{Error, Result, Trainable};
 
@@ -89,17 +90,23 @@ impl Bert {
     /// Weights may sit at the root or under `bert.`, as in candle-transformers.
     pub fn new(vb: VarBuilder, cfg: &Config) -> Result<Self> {
         if cfg.position_embedding_type != PositionEmbeddingType::Absolute {
-            return Err(Error::Config(
-                "bert: only absolute position embeddings are supported".into(),
+            return Err(Error::config(
+                "bert: position_embedding_type",
+                format!(
+                    "{:?} is not supported, only absolute position embeddings",
+                    cfg.position_embedding_type
+                ),
             ));
         }
-        if cfg.num_attention_heads == 0 || !cfg.hidden_size.is_multiple_of(cfg.num_attention_heads)
-        {
-            return Err(Error::Config(format!(
-                "bert: hidden_size {} is not a multiple of num_attention_heads {}",
-                cfg.hidden_size, cfg.num_attention_heads
-            )));
-        }
+        require(
+            cfg.num_attention_heads > 0 && cfg.hidden_size.is_multiple_of(cfg.num_attention_heads),
+            "bert: hidden_size",
+            cfg.hidden_size as f64,
+            format!(
+                "a multiple of num_attention_heads {}",
+                cfg.num_attention_heads
+            ),
+        )?;
         let vb = if vb.contains_tensor("bert.embeddings.word_embeddings.weight") {
             vb.pp("bert")
         } else {
@@ -187,12 +194,13 @@ impl Bert {
         attention_mask: &Tensor,
     ) -> Result<Tensor> {
         let (_, t) = input_ids.dims2()?;
-        if t > self.cfg.max_position_embeddings {
-            return Err(Error::Input(format!(
-                "bert: sequence of {t} tokens exceeds max_position_embeddings {}",
-                self.cfg.max_position_embeddings
-            )));
-        }
+        let limit = self.cfg.max_position_embeddings;
+        require(
+            t <= limit,
+            "bert: sequence length in tokens",
+            t as f64,
+            format!("<= max_position_embeddings {limit}"),
+        )?;
         let e = &self.embeddings;
         let positions = Tensor::arange(0u32, t as u32, input_ids.device())?;
         let x = (e.word.forward(input_ids)? + e.token_type.forward(token_type_ids)?)?

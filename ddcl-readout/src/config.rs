@@ -4,6 +4,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::check::{at_least, positive_finite};
 use crate::{yaml, Error, Pooling, Result};
 
 /// How the prototypes start.
@@ -92,20 +93,11 @@ impl ReadoutConfig {
 
     /// Checks ranges: K ≥ 1, tau and init_std finite and > 0, at least one pooling mode.
     pub fn validate(&self) -> Result<()> {
-        if self.prototypes == 0 {
-            return Err(Error::Config("readout.prototypes must be >= 1".into()));
-        }
+        at_least("readout.prototypes", self.prototypes, 1)?;
         ddcl_core::AssignConfig::new(self.tau)?;
-        if !(self.init_std.is_finite() && self.init_std > 0.0) {
-            return Err(Error::Config(format!(
-                "readout.init_std must be finite and > 0, got {}",
-                self.init_std
-            )));
-        }
+        positive_finite("readout.init_std", self.init_std)?;
         if self.pooling.is_empty() {
-            return Err(Error::Config(
-                "readout.pooling needs at least one mode".into(),
-            ));
+            return Err(Error::empty("readout.pooling"));
         }
         Ok(())
     }

@@ -12,8 +12,9 @@ use candle_nn::{Conv2d, Linear, VarBuilder};
 use candle_transformers::models::bert::HiddenAct;
 use serde::Deserialize;
 
+use crate::check::require;
 use crate::layers::LayerNorm;
-use crate::{Error, Result, Trainable};
+use crate::{Result, Trainable};
 
 /// Shape of a DINOv2 model (`config.json` as written by `scripts/convert_dinov2.py`).
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -116,18 +117,21 @@ impl Dinov2 {
     /// Loads (or, from a `VarMap`, initialises) a DINOv2 of shape `cfg`.
     pub fn new(vb: VarBuilder, cfg: &Dinov2Config) -> Result<Self> {
         let d = cfg.hidden_size;
-        if cfg.patch_size == 0 || !cfg.image_size.is_multiple_of(cfg.patch_size) {
-            return Err(Error::Config(format!(
-                "dinov2: image_size {} is not a multiple of patch_size {}",
-                cfg.image_size, cfg.patch_size
-            )));
-        }
-        if cfg.num_attention_heads == 0 || !d.is_multiple_of(cfg.num_attention_heads) {
-            return Err(Error::Config(format!(
-                "dinov2: hidden_size {d} is not a multiple of num_attention_heads {}",
+        require(
+            cfg.patch_size > 0 && cfg.image_size.is_multiple_of(cfg.patch_size),
+            "dinov2: image_size",
+            cfg.image_size as f64,
+            format!("a multiple of patch_size {}", cfg.patch_size),
+        )?;
+        require(
+            cfg.num_attention_heads > 0 && d.is_multiple_of(cfg.num_attention_heads),
+            "dinov2: hidden_size",
+            d as f64,
+            format!(
+                "a multiple of num_attention_heads {}",
                 cfg.num_attention_heads
-            )));
-        }
+            ),
+        )?;
         let conv = candle_nn::Conv2dConfig {
             stride: cfg.patch_size,
             ..Default::default()

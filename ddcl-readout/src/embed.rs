@@ -36,22 +36,19 @@ impl Embedder {
         readout: Option<DdclReadout>,
     ) -> Result<Self> {
         if pooling.is_empty() {
-            return Err(Error::Config("at least one pooling mode is needed".into()));
+            return Err(Error::empty("Embedder: the pooling modes"));
         }
         let readout = match readout {
             Some(r) if r.hidden_size() != encoder.hidden_size() => {
-                return Err(Error::Config(format!(
-                    "readout hidden size {} != encoder hidden size {}",
-                    r.hidden_size(),
-                    encoder.hidden_size()
-                )))
+                return Err(Error::HiddenSize {
+                    readout: r.hidden_size(),
+                    encoder: encoder.hidden_size(),
+                })
             }
             Some(r) => Some(r.with_pooling(pooling.clone())?),
             None => {
-                if let Some(m) = pooling.iter().find(|m| m.summary().is_some()) {
-                    return Err(Error::Config(format!(
-                        "pooling `{m}` needs prototypes: give a readout (e.g. a checkpoint)"
-                    )));
+                if let Some(&mode) = pooling.iter().find(|m| m.summary().is_some()) {
+                    return Err(Error::NeedsPrototypes { mode });
                 }
                 None
             }

@@ -34,7 +34,8 @@ pub enum Error {
         /// What serde_yaml said, with line and column.
         message: String,
     },
-    /// A JSON file (a model's config, a sentence-transformers pooling config) is malformed.
+    /// A JSON file (a model's config, a sentence-transformers pooling config) is malformed, or
+    /// a record cannot be written as JSON.
     #[error("{}: {message}", path.display())]
     Json {
         /// The file.
@@ -42,9 +43,96 @@ pub enum Error {
         /// What serde_json said, with line and column.
         message: String,
     },
-    /// A configuration value is out of range or inconsistent.
-    #[error("config: {0}")]
-    Config(String),
+    /// A setting is missing or inconsistent with another, in a way [`Error::OutOfRange`] does
+    /// not describe.
+    #[error("config: {key}: {message}")]
+    Config {
+        /// The setting, e.g. `train.checkpoint`.
+        key: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+    /// A number (a setting, a size, a length) is outside the range it must lie in.
+    ///
+    /// ```
+    /// use ddcl_readout::{Error, ReadoutConfig};
+    /// let mut cfg = ReadoutConfig::new(4, 1.0)?;
+    /// cfg.init_std = 0.0;
+    /// let err = cfg.validate().unwrap_err();
+    /// assert!(matches!(&err, Error::OutOfRange { key, value, .. } if key == "readout.init_std" && *value == 0.0));
+    /// assert_eq!(err.to_string(), "readout.init_std must be finite and > 0, got 0");
+    /// # Ok::<(), Error>(())
+    /// ```
+    #[error("{key} must be {expected}, got {value}")]
+    OutOfRange {
+        /// What the number is, e.g. `train.lr_head`.
+        key: String,
+        /// The number received (counts and sizes as they are, in f64).
+        value: f64,
+        /// The range, in words, e.g. `finite and > 0` or `in 1..=512`.
+        expected: String,
+    },
+    /// A list that needs at least one element (pooling modes, a batch) has none.
+    #[error("{what} is empty")]
+    Empty {
+        /// The list, e.g. `readout.pooling` or `tokenize: the batch`.
+        what: String,
+    },
+    /// A name is not one of those known.
+    #[error("unknown {kind} `{name}`, expected one of {}", known.join(", "))]
+    Unknown {
+        /// What kind of name, e.g. `pooling`.
+        kind: &'static str,
+        /// The name received.
+        name: String,
+        /// The names accepted.
+        known: Vec<&'static str>,
+    },
+    /// A named variable or tensor is missing where it is needed.
+    #[error("{what} has no `{name}`")]
+    Missing {
+        /// Where it was looked for, e.g. `the optimiser state`.
+        what: &'static str,
+        /// The variable's or tensor's name.
+        name: String,
+    },
+    /// A named tensor has another shape than the one it must have.
+    #[error("{name}: shape {got:?}, expected {expected:?}")]
+    ShapeMismatch {
+        /// The tensor, e.g. `optimiser state optim.m.head.weight`.
+        name: String,
+        /// The shape it must have.
+        expected: Vec<usize>,
+        /// The shape it has.
+        got: Vec<usize>,
+    },
+    /// A readout and an encoder disagree on the hidden size D.
+    #[error("readout hidden size {readout} != encoder hidden size {encoder}")]
+    HiddenSize {
+        /// The readout's D.
+        readout: usize,
+        /// The encoder's D.
+        encoder: usize,
+    },
+    /// A DDCL pooling mode was asked of something without prototypes.
+    #[error(
+        "pooling `{mode}` needs the prototypes: use a DdclReadout (e.g. one from a training checkpoint)"
+    )]
+    NeedsPrototypes {
+        /// The mode.
+        mode: crate::Pooling,
+    },
+    /// A class label is not below the number of classes.
+    #[error("labels: class {class} out of range for {classes} classes")]
+    Label {
+        /// The largest label of the batch.
+        class: usize,
+        /// The number of classes.
+        classes: usize,
+    },
+    /// A `VarMap`'s lock is poisoned: a thread panicked while holding it.
+    #[error("VarMap lock poisoned (a thread panicked while holding it)")]
+    Poisoned,
     /// A model could not be resolved or loaded.
     #[error("model {id}: {message}")]
     Model {
@@ -75,9 +163,6 @@ pub enum Error {
     /// The timescale condition fails and the policy is to refuse.
     #[error("timescale condition violated: {0}")]
     Timescale(String),
-    /// Input given to a layer or the trainer is inconsistent.
-    #[error("{0}")]
-    Input(String),
     /// A user data file (CSV, JSON Lines, an image, a class folder) is missing, malformed or
     /// unusable.
     #[error("{}{}: {message}", path.display(), line.map(|l| format!(": line {l}")).unwrap_or_default())]
@@ -116,6 +201,17 @@ impl Error {
             id: id.into(),
             message: message.to_string(),
         }
+    }
+
+    pub(crate) fn config(key: impl Into<String>, message: impl std::fmt::Display) -> Self {
+        Self::Config {
+            key: key.into(),
+            message: message.to_string(),
+        }
+    }
+
+    pub(crate) fn empty(what: impl Into<String>) -> Self {
+        Self::Empty { what: what.into() }
     }
 
     pub(crate) fn checkpoint(path: impl Into<PathBuf>, message: impl std::fmt::Display) -> Self {

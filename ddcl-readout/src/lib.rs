@@ -31,6 +31,7 @@ struct ReadmeDoctests;
 
 mod atomic;
 mod bert;
+mod check;
 mod checkpoint;
 mod config;
 pub mod data;

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use candle_core::backprop::GradStore;
 use candle_core::{Tensor, Var};
 
+use crate::check::non_negative_finite;
 use crate::{Error, Result};
 
 /// One group of variables sharing a learning rate.
@@ -51,18 +52,9 @@ impl AdamW {
     /// An optimiser over `groups` with decoupled weight decay `weight_decay` (≥ 0).
     pub fn new(groups: Vec<Group>, weight_decay: f64) -> Result<Self> {
         for g in &groups {
-            if !(g.lr.is_finite() && g.lr >= 0.0) {
-                return Err(Error::Config(format!(
-                    "learning rate of group `{}` must be finite and >= 0, got {}",
-                    g.name, g.lr
-                )));
-            }
+            non_negative_finite(&format!("learning rate of group `{}`", g.name), g.lr)?;
         }
-        if !(weight_decay.is_finite() && weight_decay >= 0.0) {
-            return Err(Error::Config(format!(
-                "weight_decay must be finite and >= 0, got {weight_decay}"
-            )));
-        }
+        non_negative_finite("weight_decay", weight_decay)?;
         Ok(Self {
             groups,
             first: HashMap::new(),
@@ -129,8 +121,10 @@ impl AdamW {
 
     /// Restores what [`AdamW::state`] saved; `get` looks a tensor up by name.
     pub fn load_state(&mut self, get: impl Fn(&str) -> Option<Tensor>) -> Result<()> {
-        let step = get("optim.step")
-            .ok_or_else(|| Error::Input("optimiser state has no `optim.step`".into()))?;
+        let step = get("optim.step").ok_or_else(|| Error::Missing {
+            what: "the optimiser state",
+            name: "optim.step".into(),
+        })?;
         self.step = step.to_vec1::<u32>()?.first().copied().unwrap_or(0) as usize;
         self.first.clear();
         self.second.clear();
@@ -142,11 +136,11 @@ impl AdamW {
                 ] {
                     if let Some(t) = get(&format!("{prefix}{name}")) {
                         if t.shape() != var.shape() {
-                            return Err(Error::Input(format!(
-                                "optimiser state {prefix}{name}: shape {:?}, variable has {:?}",
-                                t.dims(),
-                                var.dims()
-                            )));
+                            return Err(Error::ShapeMismatch {
+                                name: format!("optimiser state {prefix}{name}"),
+                                expected: var.dims().to_vec(),
+                                got: t.dims().to_vec(),
+                            });
                         }
                         map.insert(name.clone(), t.to_device(var.device())?);
                     }

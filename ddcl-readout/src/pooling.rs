@@ -152,12 +152,7 @@ impl Pooling {
                 let picked = h.contiguous()?.gather(&index, 1)?.squeeze(1)?;
                 picked.broadcast_mul(&n.gt(0.0)?.to_dtype(h.dtype())?)?
             }
-            mode => {
-                return Err(Error::Input(format!(
-                    "pooling `{}` needs the prototypes: use DdclReadout",
-                    mode.name()
-                )))
-            }
+            mode => return Err(Error::NeedsPrototypes { mode }),
         })
     }
 }
@@ -175,12 +170,10 @@ impl std::str::FromStr for Pooling {
         Pooling::ALL
             .into_iter()
             .find(|m| m.name() == s.trim())
-            .ok_or_else(|| {
-                let names: Vec<_> = Pooling::ALL.iter().map(|m| m.name()).collect();
-                Error::Config(format!(
-                    "unknown pooling `{s}`, expected one of {}",
-                    names.join(", ")
-                ))
+            .ok_or_else(|| Error::Unknown {
+                kind: "pooling",
+                name: s.to_string(),
+                known: Pooling::ALL.iter().map(|m| m.name()).collect(),
             })
     }
 }

@@ -4,6 +4,7 @@ use candle_core::Tensor;
 use candle_nn::{Init as Hint, VarBuilder, VarMap};
 use ddcl_core::{assign, AssignConfig, Assignment, Backend, Losses};
 
+use crate::check::at_least;
 use crate::{Error, Pooling, ReadoutConfig, Result};
 
 /// DDCL-Attention readout: tokens are softly assigned to K prototypes; the summary pools the
@@ -70,9 +71,7 @@ impl DdclReadout {
     /// A readout over hidden states of size `hidden` with the settings in `cfg`.
     pub fn new(hidden: usize, cfg: &ReadoutConfig, vb: VarBuilder) -> Result<Self> {
         cfg.validate()?;
-        if hidden == 0 {
-            return Err(Error::Config("readout: hidden size must be >= 1".into()));
-        }
+        at_least("readout: hidden size", hidden, 1)?;
         let hint = Hint::Randn {
             mean: 0.0,
             stdev: cfg.init_std,
@@ -150,13 +149,13 @@ impl DdclReadout {
         let known = varmap
             .data()
             .lock()
-            .map_err(|_| Error::Input("VarMap lock poisoned".into()))?
+            .map_err(|_| Error::Poisoned)?
             .contains_key(&self.name);
         if !known {
-            return Err(Error::Input(format!(
-                "k-means++: variable `{}` is not in the given VarMap",
-                self.name
-            )));
+            return Err(Error::Missing {
+                what: "k-means++: the given VarMap",
+                name: self.name.clone(),
+            });
         }
         varmap.set_one(&self.name, p)?;
         Ok(())

@@ -4,8 +4,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::check::{at_least, non_negative_finite, positive_finite, require};
 use crate::config::default_true;
-use crate::{yaml, Error, ReadoutConfig, Result, Trainable};
+use crate::{yaml, ReadoutConfig, Result, Trainable};
 
 /// Which kind of encoder a run uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,7 +38,7 @@ pub enum Policy {
     /// Log a warning and go on.
     #[default]
     Warn,
-    /// Stop with [`Error::Timescale`].
+    /// Stop with [`crate::Error::Timescale`].
     Refuse,
     /// Do not check.
     Off,
@@ -156,40 +157,22 @@ impl RunConfig {
     pub fn validate(&self) -> Result<()> {
         self.readout.validate()?;
         let t = &self.train;
-        let bad = |msg: String| Err(Error::Config(msg));
-        if self.classes < 2 {
-            return bad(format!("classes must be >= 2, got {}", self.classes));
-        }
-        if t.epochs == 0 || t.batch_size == 0 {
-            return bad("train.epochs and train.batch_size must be >= 1".into());
-        }
-        for (name, v) in [
-            ("train.lr_encoder", t.lr_encoder),
-            ("train.lr_prototypes", t.lr_prototypes),
-            ("train.lr_head", t.lr_head),
-            ("train.lambda", t.lambda),
-            ("train.weight_decay", t.weight_decay),
-        ] {
-            if !(v.is_finite() && v >= 0.0) {
-                return bad(format!("{name} must be finite and >= 0, got {v}"));
-            }
-        }
-        if t.lr_prototypes == 0.0 {
-            return bad("train.lr_prototypes must be > 0".into());
-        }
-        if !(t.timescale.eps_max.is_finite() && t.timescale.eps_max > 0.0) {
-            return bad(format!(
-                "train.timescale.eps_max must be finite and > 0, got {}",
-                t.timescale.eps_max
-            ));
-        }
-        if !(0.0..1.0).contains(&t.utilisation_threshold) {
-            return bad(format!(
-                "train.utilisation_threshold must be in [0, 1), got {}",
-                t.utilisation_threshold
-            ));
-        }
-        Ok(())
+        at_least("classes", self.classes, 2)?;
+        at_least("train.epochs", t.epochs, 1)?;
+        at_least("train.batch_size", t.batch_size, 1)?;
+        non_negative_finite("train.lr_encoder", t.lr_encoder)?;
+        positive_finite("train.lr_prototypes", t.lr_prototypes)?;
+        non_negative_finite("train.lr_head", t.lr_head)?;
+        non_negative_finite("train.lambda", t.lambda)?;
+        non_negative_finite("train.weight_decay", t.weight_decay)?;
+        positive_finite("train.timescale.eps_max", t.timescale.eps_max)?;
+        let threshold = t.utilisation_threshold;
+        require(
+            (0.0..1.0).contains(&threshold),
+            "train.utilisation_threshold",
+            threshold,
+            "in [0, 1)",
+        )
     }
 }
 

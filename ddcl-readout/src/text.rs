@@ -7,6 +7,7 @@ use candle_transformers::models::bert::Config;
 use serde::Deserialize;
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
+use crate::check::require;
 use crate::{Bert, Error, ModelSource, Result, Weights};
 
 /// A tokenized batch: ids, token types and the attention mask (1 = real token), all (B, T) u32.
@@ -86,11 +87,12 @@ impl TextEncoder {
     /// `max_position_embeddings`.
     pub fn set_max_len(&mut self, max_len: usize) -> Result<()> {
         let limit = self.bert.config().max_position_embeddings;
-        if max_len == 0 || max_len > limit {
-            return Err(Error::Config(format!(
-                "max_len must be in 1..={limit}, got {max_len}"
-            )));
-        }
+        require(
+            (1..=limit).contains(&max_len),
+            "max_len",
+            max_len as f64,
+            format!("in 1..={limit}"),
+        )?;
         self.max_len = max_len;
         self.tokenizer
             .with_truncation(Some(TruncationParams {
@@ -129,7 +131,7 @@ impl TextEncoder {
     /// Tokenizes a batch, padded to its longest sequence.
     pub fn tokenize<S: AsRef<str>>(&self, texts: &[S]) -> Result<TextBatch> {
         if texts.is_empty() {
-            return Err(Error::Input("tokenize: empty batch".into()));
+            return Err(Error::empty("tokenize: the batch"));
         }
         let inputs: Vec<&str> = texts.iter().map(AsRef::as_ref).collect();
         let encodings = self

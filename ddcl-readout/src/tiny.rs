@@ -36,10 +36,7 @@ pub const WORDS: [&str; 36] = [
 /// prototypes of unit variance, matrices with variance `scale^2 / fan_in`, small biases, norm
 /// weights near one.
 pub fn randomise(varmap: &VarMap, seed: u64, scale: f32) -> Result<()> {
-    let data = varmap
-        .data()
-        .lock()
-        .map_err(|_| Error::Input("VarMap lock poisoned".into()))?;
+    let data = varmap.data().lock().map_err(|_| Error::Poisoned)?;
     let mut names: Vec<_> = data.keys().cloned().collect();
     names.sort();
     let mut rng = StdRng::seed_from_u64(seed);
@@ -73,7 +70,10 @@ pub fn write_bert(dir: &Path, seed: u64) -> Result<()> {
 }
 
 fn parse<T: serde::de::DeserializeOwned>(json: &str) -> Result<T> {
-    serde_json::from_str(json).map_err(|e| Error::Config(e.to_string()))
+    serde_json::from_str(json).map_err(|e| Error::Json {
+        path: "<tiny config.json>".into(),
+        message: e.to_string(),
+    })
 }
 
 /// Builds a model with `build` from `config`, randomises it and writes `model.safetensors` and

@@ -21,7 +21,7 @@ struct LoadInto {
 }
 
 fn poisoned() -> candle_core::Error {
-    candle_core::Error::msg("lock poisoned")
+    candle_core::Error::wrap(crate::Error::Poisoned)
 }
 
 /// The variable `name` of `varmap` (which must have `shape`), or a new one holding `make()`.

@@ -6,6 +6,7 @@ use std::path::Path;
 use candle_core::{DType, Device, Tensor};
 use image::{imageops::FilterType, DynamicImage};
 
+use crate::check::at_least;
 use crate::text::read_json;
 use crate::{Dinov2, Dinov2Config, Error, ModelSource, Result, Weights};
 
@@ -27,11 +28,10 @@ pub fn preprocess(
     std: [f32; 3],
 ) -> Result<Tensor> {
     let (w, h) = (image.width() as usize, image.height() as usize);
-    if w == 0 || h == 0 || size == 0 {
-        return Err(Error::Input(format!(
-            "preprocess: empty image ({w}x{h}) or size {size}"
-        )));
+    if w == 0 || h == 0 {
+        return Err(Error::empty(format!("preprocess: the image ({w}x{h})")));
     }
+    at_least("preprocess: size", size, 1)?;
     let short = size * 256 / 224;
     let (nw, nh) = if w <= h {
         (short, (h * short).div_ceil(w).max(size))
@@ -99,7 +99,7 @@ impl ImageEncoder {
     /// Preprocesses decoded images into a batch (B, 3, S, S) on the encoder's device.
     pub fn pixels(&self, images: &[DynamicImage]) -> Result<Tensor> {
         if images.is_empty() {
-            return Err(Error::Input("pixels: empty batch".into()));
+            return Err(Error::empty("pixels: the batch"));
         }
         let c = self.vit.config();
         let each = images

@@ -6,7 +6,7 @@ use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::{Module, VarBuilder, VarMap};
 use common::max_abs_diff;
 use ddcl_core::{assign, kmeans_pp, AssignConfig, Backend};
-use ddcl_readout::{DdclReadout, Error, Pooling, ReadoutConfig};
+use ddcl_readout::{AdamW, DdclReadout, Error, Group, Pooling, ReadoutConfig};
 
 fn layer(cfg: &ReadoutConfig, d: usize, dtype: DType) -> (VarMap, DdclReadout) {
     let varmap = VarMap::new();
@@ -213,6 +213,46 @@ fn init_kmeans_pp_writes_the_seeds_into_the_varmap() {
     let (mut varmap, r) = layer(&cfg, 5, DType::F32);
     r.init_kmeans_pp(&mut varmap, &h, Some(&mask), 7).unwrap();
     assert_eq!(max_abs_diff(r.prototypes(), &a), 0.0);
+}
+
+#[test]
+fn errors_carry_the_key_the_value_and_the_range() {
+    match ReadoutConfig::new(0, 1.0) {
+        Err(Error::OutOfRange { key, value, .. }) => {
+            assert_eq!((key.as_str(), value), ("readout.prototypes", 0.0))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        "meen".parse::<Pooling>(),
+        Err(Error::Unknown { kind: "pooling", name, known }) if name == "meen" && known.contains(&"mean")
+    ));
+    let h = Tensor::zeros((1, 2, 3), DType::F32, &Device::Cpu).unwrap();
+    let mask = Tensor::ones((1, 2), DType::F32, &Device::Cpu).unwrap();
+    assert!(matches!(
+        Pooling::Mixture.pool(&h, &mask),
+        Err(Error::NeedsPrototypes {
+            mode: Pooling::Mixture
+        })
+    ));
+    let x = Var::new(&[1f32], &Device::Cpu).unwrap();
+    let group = |lr| Group {
+        name: "x".into(),
+        lr,
+        vars: vec![("x".into(), x.clone())],
+    };
+    match AdamW::new(vec![group(-1.0)], 0.0) {
+        Err(Error::OutOfRange { key, expected, .. }) => {
+            assert_eq!(key, "learning rate of group `x`");
+            assert_eq!(expected, "finite and >= 0");
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut opt = AdamW::new(vec![group(0.1)], 0.0).unwrap();
+    assert!(matches!(
+        opt.load_state(|_| None),
+        Err(Error::Missing { name, .. }) if name == "optim.step"
+    ));
 }
 
 #[test]

@@ -73,10 +73,13 @@ fn main() -> ExitCode {
 fn run(args: Args) -> Result<()> {
     if let (Some(input), Some(output)) = (&args.input, &args.output) {
         if same_file(input, output) {
-            return Err(Error::Config(format!(
-                "--output {} is the --input file: give another output file",
-                output.display()
-            )));
+            return Err(Error::Config {
+                key: "--output".into(),
+                message: format!(
+                    "{} is the --input file: give another output file",
+                    output.display()
+                ),
+            });
         }
     }
     let device = Device::Cpu;
@@ -173,10 +176,7 @@ impl Trained {
         let config = RunConfig::from_yaml(yaml).map_err(|e| bad(e.to_string()))?;
         let encoder = VarMap::new();
         {
-            let mut vars = encoder
-                .data()
-                .lock()
-                .map_err(|_| Error::Input("VarMap lock poisoned".into()))?;
+            let mut vars = encoder.data().lock().map_err(|_| Error::Poisoned)?;
             for (name, t) in tensors {
                 if name.starts_with(ENCODER) {
                     vars.insert(name, Var::from_tensor(&t)?);

@@ -83,8 +83,9 @@ fn run(args: Args) -> Result<PathBuf> {
     if let Some(seed) = args.seed {
         cfg.train.seed = seed;
     }
-    let checkpoint = cfg.train.checkpoint.clone().ok_or_else(|| {
-        Error::Config("no checkpoint path: set train.checkpoint or give --out DIR".into())
+    let checkpoint = cfg.train.checkpoint.clone().ok_or_else(|| Error::Config {
+        key: "train.checkpoint".into(),
+        message: "no checkpoint path: set it in the config or give --out DIR".into(),
     })?;
     let model = ModelSource::new(&cfg.model.id);
     let varmap = VarMap::new();

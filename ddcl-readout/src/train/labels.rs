@@ -8,16 +8,19 @@ use crate::{Error, Result};
 pub(super) fn check_labels(labels: &Tensor, batch: usize, classes: usize) -> Result<Tensor> {
     let labels = labels.to_dtype(DType::U32)?;
     if labels.dims() != [batch] {
-        return Err(Error::Input(format!(
-            "labels: expected shape ({batch}), got {:?}",
-            labels.dims()
-        )));
+        return Err(ddcl_core::Error::Shape {
+            name: "labels",
+            expected: format!("({batch})"),
+            got: labels.dims().to_vec(),
+        }
+        .into());
     }
     let max = labels.max(0)?.to_scalar::<u32>()? as usize;
     if max >= classes {
-        return Err(Error::Input(format!(
-            "labels: class {max} out of range for {classes} classes"
-        )));
+        return Err(Error::Label {
+            class: max,
+            classes,
+        });
     }
     Ok(labels)
 }

@@ -19,7 +19,7 @@ pub(super) fn save(
     cfg: &RunConfig,
     (step, epoch): (usize, usize),
 ) -> Result<()> {
-    let vars = varmap.data().lock().map_err(|_| poisoned())?;
+    let vars = varmap.data().lock().map_err(|_| Error::Poisoned)?;
     let mut tensors: Vec<(String, Tensor)> = vars
         .iter()
         .filter(|(name, _)| cfg.train.save_encoder || !name.starts_with(ENCODER))
@@ -45,7 +45,7 @@ pub(super) fn restore(
 ) -> Result<(usize, usize)> {
     let (tensors, metadata) = load_checkpoint(path, device)?;
     {
-        let vars = varmap.data().lock().map_err(|_| poisoned())?;
+        let vars = varmap.data().lock().map_err(|_| Error::Poisoned)?;
         for (name, var) in vars.iter() {
             let Some(t) = tensors.get(name) else {
                 if name.starts_with(ENCODER) {
@@ -80,8 +80,4 @@ pub(super) fn restore(
             .ok_or_else(|| Error::checkpoint(path, format!("metadata has no valid `{key}`")))
     };
     Ok((number("step")?, number("epoch")?))
-}
-
-fn poisoned() -> Error {
-    Error::Input("VarMap lock poisoned".into())
 }

@@ -33,7 +33,10 @@ impl StepLog {
 
     /// Appends `record` as one line: its JSON object with `"kind": kind` added.
     pub(super) fn write<T: Serialize>(&mut self, kind: &str, record: &T) -> Result<()> {
-        let mut value = serde_json::to_value(record).map_err(|e| Error::Input(e.to_string()))?;
+        let mut value = serde_json::to_value(record).map_err(|e| Error::Json {
+            path: self.path.clone(),
+            message: e.to_string(),
+        })?;
         if let serde_json::Value::Object(map) = &mut value {
             map.insert("kind".into(), kind.into());
         }

@@ -153,7 +153,7 @@ impl<E: Encode> Trainer<E> {
     /// One pass over `batches` (input, labels), then the timescale check and the checkpoint.
     pub fn train_epoch(&mut self, batches: &[(E::Batch, Tensor)]) -> Result<EpochRecord> {
         if batches.is_empty() {
-            return Err(Error::Input("train_epoch: no batches".into()));
+            return Err(Error::empty("train_epoch: the batches"));
         }
         let k = self.cfg.readout.prototypes;
         let mut usage = Usage::new(k, self.cfg.train.utilisation_threshold)?;
