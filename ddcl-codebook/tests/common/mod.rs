@@ -59,3 +59,28 @@ pub fn grad_size(grads: &GradStore, t: &Tensor) -> f64 {
 pub fn rows(t: &Tensor) -> Vec<Vec<f64>> {
     t.to_dtype(DType::F64).unwrap().to_vec2::<f64>().unwrap()
 }
+
+/// Overwrites the `weight`, `bias` and `codes` variables of `map` with values drawn
+/// uniformly from `±1/sqrt(last dim)` by a seeded generator (candle's CPU generator cannot be
+/// seeded), so that a training run is the same every time.
+pub fn seed_vars(map: &VarMap, seed: u64) {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let data = map.data().lock().unwrap();
+    let mut names: Vec<&String> = data.keys().collect();
+    names.sort();
+    for name in names {
+        if !["weight", "bias", "codes"]
+            .iter()
+            .any(|s| name.ends_with(s))
+        {
+            continue;
+        }
+        let var = &data[name];
+        let bound = 1.0 / (*var.dims().last().unwrap() as f32).sqrt();
+        let values: Vec<f32> = (0..var.elem_count())
+            .map(|_| rng.random_range(-bound..bound))
+            .collect();
+        var.set(&Tensor::from_vec(values, var.shape(), &Device::Cpu).unwrap())
+            .unwrap();
+    }
+}
