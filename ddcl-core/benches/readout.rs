@@ -1,11 +1,16 @@
 //! Criterion benches: the fused readout against the reference graph and against masked mean
 //! pooling written as one pass over H.
 //!
-//! `cargo bench -p ddcl-core --bench readout` (all), or filter, e.g. `-- B32_T128`.
+//! `cargo bench -p ddcl-core --bench readout` (all), or filter, e.g. `-- B32_T128`; the
+//! poolings beside masked mean: `-- pooling_B32`.
 
-use candle_core::{Device, Tensor, Var};
+#[path = "../tests/candle_pooling/mod.rs"]
+mod candle_pooling;
+
+use candle_core::{DType, Device, Tensor, Var};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ddcl_core::{assign, masked_mean, AssignConfig, Backend};
+use ddcl_core::{last_token, masked_max, masked_mean_sqrt_len, masked_weighted_mean};
 
 struct Case {
     h: Tensor,
@@ -119,5 +124,43 @@ fn sweep(cr: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, shapes, sweep);
+type Pool = fn(&Tensor, Option<&Tensor>) -> ddcl_core::Result<Tensor>;
+type Chain = fn(&Tensor, &Tensor) -> candle_core::Result<Tensor>;
+
+/// Each classic pooling as one pass and as the chain of candle ops it replaced, at the B32
+/// shape, masked mean first: the ratios to `mean_one_pass` are read from one run.
+fn poolings(cr: &mut Criterion) {
+    let (b, t, d) = (32, 128, 384);
+    let c = case(b, t, d, 1);
+    let mask = c.mask.to_dtype(DType::F32).unwrap();
+    let mut g = cr.benchmark_group(format!("pooling_B{b}_T{t}_D{d}"));
+    g.sample_size(20)
+        .throughput(Throughput::Elements((b * t) as u64));
+    let cases: [(&str, Pool, Chain); 5] = [
+        ("mean", masked_mean, candle_pooling::mean),
+        ("max", masked_max, candle_pooling::max),
+        (
+            "mean_sqrt_len",
+            masked_mean_sqrt_len,
+            candle_pooling::mean_sqrt_len,
+        ),
+        (
+            "weighted_mean",
+            masked_weighted_mean,
+            candle_pooling::weighted_mean,
+        ),
+        ("last_token", last_token, candle_pooling::last_token),
+    ];
+    for (name, pool, chain) in cases {
+        g.bench_function(format!("{name}_one_pass"), |bn| {
+            bn.iter(|| pool(&c.h, Some(&c.mask)).unwrap())
+        });
+        g.bench_function(format!("{name}_candle_ops"), |bn| {
+            bn.iter(|| chain(&c.h, &mask).unwrap())
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, shapes, sweep, poolings);
 criterion_main!(benches);

@@ -59,5 +59,6 @@ pub use diagnostics::{hard_assignment, Separation, Usage, UsageReport};
 pub use error::{Error, Result};
 pub use kmeans::kmeans_pp;
 pub use pool::masked_mean;
+pub use pool::{last_token, masked_max, masked_mean_sqrt_len, masked_weighted_mean};
 pub use summary::{Summary, RESIDUAL_EPS, SLOT_EPS};
 pub use timescale::{Timescale, DEFAULT_EPS_MAX};
