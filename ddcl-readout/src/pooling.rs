@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use candle_core::{DType, Tensor, D};
+use candle_core::Tensor;
 use ddcl_core::Summary;
 use serde::{Deserialize, Serialize};
 
@@ -118,40 +118,17 @@ impl Pooling {
     /// # Ok::<(), ddcl_readout::Error>(())
     /// ```
     pub fn pool(self, h: &Tensor, mask: &Tensor) -> Result<Tensor> {
-        let (_, t, _) = h.dims3()?;
-        let mask = mask.to_dtype(h.dtype())?;
-        let n = mask.sum_keepdim(D::Minus1)?;
-        let masked = h.broadcast_mul(&mask.unsqueeze(2)?)?;
+        let mask = Some(mask);
         Ok(match self {
-            Pooling::Cls => h.narrow(1, 0, 1)?.squeeze(1)?,
-            Pooling::Mean => ddcl_core::masked_mean(h, Some(&mask))?,
-            Pooling::MeanSqrtLen => masked.sum(1)?.broadcast_div(&n.sqrt()?.maximum(1e-9)?)?,
-            Pooling::WeightedMean => {
-                let pos = Tensor::arange(1u32, t as u32 + 1, h.device())?.to_dtype(h.dtype())?;
-                let w = mask.broadcast_mul(&pos.unsqueeze(0)?)?;
-                let sum = h.broadcast_mul(&w.unsqueeze(2)?)?.sum(1)?;
-                sum.broadcast_div(&w.sum_keepdim(D::Minus1)?.maximum(1e-9)?)?
+            Pooling::Cls => {
+                h.dims3()?;
+                h.narrow(1, 0, 1)?.squeeze(1)?
             }
-            Pooling::Max => {
-                let real = mask.unsqueeze(2)?.broadcast_as(h.shape())?.ne(0.0)?;
-                let low = Tensor::new(f32::MIN, h.device())?
-                    .to_dtype(h.dtype())?
-                    .broadcast_as(h.shape())?;
-                let max = real.where_cond(h, &low)?.max(1)?;
-                max.broadcast_mul(&n.gt(0.0)?.to_dtype(h.dtype())?)?
-            }
-            Pooling::LastToken => {
-                // index of the last real token: argmax of mask * position, any padding side
-                let pos = Tensor::arange(1u32, t as u32 + 1, h.device())?.to_dtype(DType::F32)?;
-                let last = mask
-                    .to_dtype(DType::F32)?
-                    .broadcast_mul(&pos.unsqueeze(0)?)?
-                    .argmax_keepdim(D::Minus1)?;
-                let (b, _, d) = h.dims3()?;
-                let index = last.unsqueeze(2)?.broadcast_as((b, 1, d))?.contiguous()?;
-                let picked = h.contiguous()?.gather(&index, 1)?.squeeze(1)?;
-                picked.broadcast_mul(&n.gt(0.0)?.to_dtype(h.dtype())?)?
-            }
+            Pooling::Mean => ddcl_core::masked_mean(h, mask)?,
+            Pooling::MeanSqrtLen => ddcl_core::masked_mean_sqrt_len(h, mask)?,
+            Pooling::WeightedMean => ddcl_core::masked_weighted_mean(h, mask)?,
+            Pooling::Max => ddcl_core::masked_max(h, mask)?,
+            Pooling::LastToken => ddcl_core::last_token(h, mask)?,
             mode => return Err(Error::NeedsPrototypes { mode }),
         })
     }
