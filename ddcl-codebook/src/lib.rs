@@ -15,6 +15,8 @@
 //! - [`Fsq`]: finite scalar quantisation, bounded and rounded per dimension ([`FsqConfig`]).
 //! - [`CodebookStats`] and [`ReconError`]: utilisation, perplexity, dead codes, bits used and
 //!   reconstruction errors over an evaluation pass.
+//! - [`ConvAutoencoder`]: the small convolutional autoencoder of the codebook experiment, with
+//!   [`to_latents`] and [`from_latents`] between feature maps and latents.
 //!
 //! ```
 //! use candle_core::{DType, Device, Tensor};
@@ -34,6 +36,7 @@
 
 #![warn(missing_docs)]
 
+mod autoencoder;
 mod bank;
 mod check;
 mod ddcl;
@@ -59,6 +62,7 @@ mod vq_config;
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+pub use autoencoder::{from_latents, to_latents, AutoencoderConfig, ConvAutoencoder};
 pub use ddcl::DdclCodebook;
 pub use ddcl_config::DdclConfig;
 pub use error::{Error, Result};

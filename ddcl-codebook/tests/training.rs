@@ -9,13 +9,10 @@ use ddcl_codebook::{
     Temperature, VectorQuantizer, VqConfig,
 };
 
-use common::{clustered, fresh, seed_vars};
+use common::{clustered, fresh, seed_vars, Make};
 
 const D: usize = 6;
 const K: usize = 16;
-
-/// Builds a quantiser under a `VarBuilder`.
-type Make = Box<dyn Fn(candle_nn::VarBuilder) -> Box<dyn Quantizer>>;
 
 /// Utilisation of the hard codes on `x` before and after 200 steps, and the final hard MSE.
 fn train(make: &dyn Fn(candle_nn::VarBuilder) -> Box<dyn Quantizer>) -> (f64, f64, f64) {

@@ -61,7 +61,7 @@ pub fn rows(t: &Tensor) -> Vec<Vec<f64>> {
 }
 
 /// Overwrites the `weight`, `bias` and `codes` variables of `map` with values drawn
-/// uniformly from `±1/sqrt(last dim)` by a seeded generator (candle's CPU generator cannot be
+/// uniformly from `±1/sqrt(fan-in)` (elements per leading index) by a seeded generator (candle's CPU generator cannot be
 /// seeded), so that a training run is the same every time.
 pub fn seed_vars(map: &VarMap, seed: u64) {
     let mut rng = StdRng::seed_from_u64(seed);
@@ -76,7 +76,8 @@ pub fn seed_vars(map: &VarMap, seed: u64) {
             continue;
         }
         let var = &data[name];
-        let bound = 1.0 / (*var.dims().last().unwrap() as f32).sqrt();
+        let fan_in = var.elem_count() / var.dims()[0].max(1);
+        let bound = 1.0 / (fan_in.max(1) as f32).sqrt();
         let values: Vec<f32> = (0..var.elem_count())
             .map(|_| rng.random_range(-bound..bound))
             .collect();
@@ -84,3 +85,6 @@ pub fn seed_vars(map: &VarMap, seed: u64) {
             .unwrap();
     }
 }
+
+/// Builds a quantiser under a `VarBuilder`: one entry of a list of methods to train alike.
+pub type Make = Box<dyn Fn(VarBuilder) -> Box<dyn ddcl_codebook::Quantizer>>;
