@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use ddcl_readout::{yaml, Trainable};
 use serde::{Deserialize, Serialize};
 
+use crate::check::{at_least, config_error, non_negative, positive, require};
 use crate::data::DataSource;
 use crate::error::{Error, Result};
 use crate::methods::{FitConfig, Method};
@@ -215,56 +216,165 @@ pub struct BenchConfig {
 }
 
 impl yaml::Validated for BenchConfig {
+    /// Every count, size, rate and temperature in range, every name known and unique, before
+    /// any work; an error names the key (`fit.batch`, `datasets.reviews.max_len`).
     fn check(&self) -> ddcl_readout::Result<()> {
-        let bad = |message: String| {
-            Err(ddcl_readout::Error::Config {
-                key: "bench".into(),
-                message,
-            })
-        };
-        if self.seeds.is_empty() {
-            return bad("seeds: at least one".into());
+        not_empty("seeds", &self.seeds)?;
+        unique("seeds", self.seeds.iter().map(u64::to_string))?;
+        require(
+            self.train_share.is_finite() && self.train_share > 0.0 && self.train_share < 1.0,
+            "train_share",
+            self.train_share,
+            "in (0, 1)",
+        )?;
+        at_least("batch_size", self.batch_size, 1)?;
+        if self.cache.as_os_str().is_empty() {
+            return Err(config_error("cache", "must name a folder"));
         }
-        if !(self.train_share > 0.0 && self.train_share < 1.0) {
-            return bad(format!(
-                "train_share must be in (0, 1), got {}",
-                self.train_share
-            ));
-        }
-        if self.batch_size == 0 {
-            return bad("batch_size must be >= 1".into());
-        }
+        not_empty("datasets", &self.datasets)?;
+        unique("datasets", self.datasets.iter().map(|d| d.name.clone()))?;
         for d in &self.datasets {
-            d.source().map_err(|e| ddcl_readout::Error::Config {
-                key: "bench".into(),
-                message: e.to_string(),
-            })?;
-        }
-        let names: Vec<&str> = self.datasets.iter().map(|d| d.name.as_str()).collect();
-        let known = |what: &str, name: &str| {
-            if names.contains(&name) {
-                Ok(())
-            } else {
-                bad(format!(
-                    "{what}.dataset `{name}` is not one of datasets ({})",
-                    names.join(", ")
-                ))
+            let key = |k: &str| format!("datasets.{}.{k}", d.name);
+            if d.name.is_empty() {
+                return Err(config_error("datasets.name", "must not be empty"));
             }
-        };
+            d.source()
+                .map_err(|e| config_error(&key("path"), e.to_string()))?;
+            at_least(&key("max_len"), d.max_len, 1)?;
+        }
+        not_empty("methods", &self.methods)?;
+        unique("methods", self.methods.iter().map(Method::to_string))?;
+        self.fit.check("fit")?;
+        at_least("kmeans_restarts", self.kmeans_restarts, 1)?;
         if let Some(j) = &self.joint {
-            known("joint", &j.dataset)?;
+            self.dataset_of("joint.dataset", &j.dataset, &[Modality::Text])?;
+            at_least("joint.epochs", j.epochs, 1)?;
+            at_least("joint.batch_size", j.batch_size, 1)?;
+            at_least("joint.prototypes", j.prototypes, 1)?;
+            ddcl_summary("joint.summary", j.summary)?;
+            positive("joint.lr_encoder", j.lr_encoder)?;
+            positive("joint.lr_prototypes", j.lr_prototypes)?;
+            positive("joint.lr_head", j.lr_head)?;
+            non_negative("joint.lambda", j.lambda)?;
+        }
+        if let Some(s) = &self.sweep {
+            if self.joint.is_none() {
+                return Err(config_error(
+                    "sweep",
+                    "needs the joint section (its dataset and settings)",
+                ));
+            }
+            not_empty("sweep.eps", &s.eps)?;
+            for (i, &eps) in s.eps.iter().enumerate() {
+                positive(&format!("sweep.eps[{i}]"), eps)?;
+            }
+            at_least("sweep.epochs", s.epochs, 1)?;
         }
         if let Some(t) = &self.tabular {
-            known("tabular", &t.dataset)?;
+            self.dataset_of("tabular.dataset", &t.dataset, &[Modality::Tabular])?;
+            at_least("tabular.hidden", t.hidden, 1)?;
+            at_least("tabular.prototypes", t.prototypes, 1)?;
+            ddcl_summary("tabular.summary", t.summary)?;
+            non_negative("tabular.lambda", t.lambda)?;
+            at_least("tabular.epochs", t.epochs, 1)?;
+            at_least("tabular.batch_size", t.batch_size, 1)?;
+            positive("tabular.lr", t.lr)?;
+            positive("tabular.lr_prototypes", t.lr_prototypes)?;
         }
-        for d in self.speed.iter().flat_map(|s| &s.datasets) {
-            known("speed", d)?;
-        }
-        if self.sweep.is_some() && self.joint.is_none() {
-            return bad("sweep needs the joint section (its dataset and settings)".into());
+        if let Some(s) = &self.speed {
+            not_empty("speed.datasets", &s.datasets)?;
+            unique("speed.datasets", s.datasets.iter().cloned())?;
+            for d in &s.datasets {
+                self.dataset_of("speed.datasets", d, &[Modality::Text, Modality::Image])?;
+            }
+            at_least("speed.batch_size", s.batch_size, 1)?;
+            at_least("speed.repeats", s.repeats, 1)?;
         }
         Ok(())
     }
+}
+
+/// What a dataset holds, and so which encoder (if any) reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Modality {
+    /// Sentences or documents: the text encoder.
+    Text,
+    /// Images: the image encoder.
+    Image,
+    /// Rows of numbers: no encoder.
+    Tabular,
+}
+
+impl SourceKind {
+    /// What the datasets of this kind hold.
+    ///
+    /// ```
+    /// use ddcl_bench::{Modality, SourceKind};
+    /// assert_eq!(SourceKind::TextFile.modality(), Modality::Text);
+    /// assert_eq!(SourceKind::Shuttle.modality(), Modality::Tabular);
+    /// ```
+    pub fn modality(self) -> Modality {
+        match self {
+            SourceKind::RottenTomatoes | SourceKind::Bbc | SourceKind::TextFile => Modality::Text,
+            SourceKind::FashionMnist | SourceKind::ImageFolder => Modality::Image,
+            SourceKind::Shuttle | SourceKind::TabularFile => Modality::Tabular,
+        }
+    }
+}
+
+impl BenchConfig {
+    /// An error naming `key` unless `name` is a dataset of `datasets` holding one of `kinds`.
+    fn dataset_of(&self, key: &str, name: &str, kinds: &[Modality]) -> ddcl_readout::Result<()> {
+        let names: Vec<&str> = self.datasets.iter().map(|d| d.name.as_str()).collect();
+        let Some(d) = self.datasets.iter().find(|d| d.name == name) else {
+            return Err(config_error(
+                key,
+                format!("`{name}` is not one of datasets ({})", names.join(", ")),
+            ));
+        };
+        if !kinds.contains(&d.source.modality()) {
+            return Err(config_error(
+                key,
+                format!(
+                    "`{name}` holds {:?} data; this protocol needs {kinds:?} data",
+                    d.source.modality()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A list with at least one element.
+fn not_empty<T>(key: &str, list: &[T]) -> ddcl_readout::Result<()> {
+    if list.is_empty() {
+        return Err(ddcl_readout::Error::Empty {
+            what: key.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// A list of names (or numbers) each given once.
+fn unique(key: &str, names: impl Iterator<Item = String>) -> ddcl_readout::Result<()> {
+    let mut seen = std::collections::HashSet::new();
+    for n in names {
+        if !seen.insert(n.clone()) {
+            return Err(config_error(key, format!("`{n}` is given twice")));
+        }
+    }
+    Ok(())
+}
+
+/// A DDCL summary (`occupancy`, `mixture`, `slots`, `residual`), not a classic pooling mode.
+fn ddcl_summary(key: &str, p: ddcl_readout::Pooling) -> ddcl_readout::Result<()> {
+    if p.summary().is_none() {
+        return Err(config_error(
+            key,
+            format!("`{p}` is not a DDCL summary (occupancy, mixture, slots, residual)"),
+        ));
+    }
+    Ok(())
 }
 
 impl BenchConfig {

@@ -90,56 +90,76 @@ pub fn data_dir() -> PathBuf {
     }
 }
 
+impl DataSource {
+    /// The file or folder this source reads: the user's path, or its place under [`data_dir`].
+    ///
+    /// ```
+    /// use ddcl_bench::DataSource;
+    /// let src = DataSource::ImageFolder { path: "photos".into() };
+    /// assert_eq!(src.location(), std::path::Path::new("photos"));
+    /// assert!(DataSource::Shuttle.location().ends_with("shuttle.csv"));
+    /// ```
+    pub fn location(&self) -> PathBuf {
+        match self {
+            DataSource::RottenTomatoes => data_dir().join("rotten_tomatoes.csv"),
+            DataSource::Bbc => data_dir().join("bbc"),
+            DataSource::FashionMnist => data_dir().join("fashion-mnist"),
+            DataSource::Shuttle => data_dir().join("shuttle.csv"),
+            DataSource::TextFile { path, .. }
+            | DataSource::ImageFolder { path }
+            | DataSource::TabularFile { path, .. } => path.clone(),
+        }
+    }
+
+    /// An error naming the file or folder unless it is there, so that a run can fail before
+    /// any work rather than after the datasets before it.
+    ///
+    /// ```
+    /// use ddcl_bench::DataSource;
+    /// let src = DataSource::ImageFolder { path: "no/such/folder".into() };
+    /// assert!(src.check_exists().unwrap_err().to_string().contains("no/such/folder"));
+    /// ```
+    pub fn check_exists(&self) -> Result<()> {
+        let p = self.location();
+        let folder = matches!(
+            self,
+            DataSource::Bbc | DataSource::FashionMnist | DataSource::ImageFolder { .. }
+        );
+        if (folder && p.is_dir()) || (!folder && p.is_file()) {
+            return Ok(());
+        }
+        let kind = if folder { "folder" } else { "file" };
+        Err(match self {
+            DataSource::TextFile { .. }
+            | DataSource::ImageFolder { .. }
+            | DataSource::TabularFile { .. } => Error::data(&p, None, format!("no such {kind}")),
+            _ => Error::data(
+                &p,
+                None,
+                format!("no such {kind}; run `bash scripts/setup.sh data` (or set DDCL_DATA)"),
+            ),
+        })
+    }
+}
+
 /// Loads `source` and keeps a seeded random sample of at most `limit` examples (all when 0).
 pub fn load(name: &str, source: &DataSource, limit: usize, seed: u64) -> Result<Dataset> {
-    let dir = data_dir();
-    let missing = |p: &Path| {
-        Error::data(
-            p,
-            None,
-            "not found; run `bash scripts/setup.sh data` (or set DDCL_DATA)",
-        )
-    };
+    source.check_exists()?;
+    let p = source.location();
     let (inputs, names) = match source {
-        DataSource::RottenTomatoes => {
-            let p = dir.join("rotten_tomatoes.csv");
-            if !p.is_file() {
-                return Err(missing(&p));
-            }
-            text(user::read_text_file(&p, "text", "label")?)
-        }
-        DataSource::TextFile {
-            path,
-            text: t,
-            label,
-        } => text(user::read_text_file(path, t, label)?),
-        DataSource::Bbc => {
-            let p = dir.join("bbc");
-            if !p.is_dir() {
-                return Err(missing(&p));
-            }
-            text(user::read_text_folder(&p)?)
-        }
+        DataSource::RottenTomatoes => text(user::read_text_file(&p, "text", "label")?),
+        DataSource::TextFile { text: t, label, .. } => text(user::read_text_file(&p, t, label)?),
+        DataSource::Bbc => text(user::read_text_folder(&p)?),
         DataSource::FashionMnist => {
-            let p = dir.join("fashion-mnist");
-            if !p.is_dir() {
-                return Err(missing(&p));
-            }
             let (i, l) = read_fashion(&p)?;
             (Inputs::Images(i), l)
         }
-        DataSource::ImageFolder { path } => {
-            let set = user::read_image_folder(path)?;
+        DataSource::ImageFolder { .. } => {
+            let set = user::read_image_folder(&p)?;
             (Inputs::Images(set.inputs), set.labels)
         }
-        DataSource::Shuttle => {
-            let p = dir.join("shuttle.csv");
-            if !p.is_file() {
-                return Err(missing(&p));
-            }
-            tabular(user::read_tabular_csv(&p, "Class")?)
-        }
-        DataSource::TabularFile { path, label } => tabular(user::read_tabular_csv(path, label)?),
+        DataSource::Shuttle => tabular(user::read_tabular_csv(&p, "Class")?),
+        DataSource::TabularFile { label, .. } => tabular(user::read_tabular_csv(&p, label)?),
     };
     let data = label(name, inputs, names, source)?;
     Ok(sample(data, limit, seed))
@@ -155,13 +175,7 @@ fn tabular(set: Labelled<Vec<f32>>) -> (Inputs, Vec<String>) {
 
 /// Turns label names into indices; at least two classes are required.
 fn label(name: &str, inputs: Inputs, names: Vec<String>, source: &DataSource) -> Result<Dataset> {
-    let path = match source {
-        DataSource::TextFile { path, .. }
-        | DataSource::ImageFolder { path }
-        | DataSource::TabularFile { path, .. } => path.clone(),
-        _ => data_dir(),
-    };
-    let ids = user::class_ids(&path, &names)?;
+    let ids = user::class_ids(&source.location(), &names)?;
     Ok(Dataset {
         name: name.to_string(),
         inputs,

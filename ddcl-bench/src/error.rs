@@ -35,6 +35,14 @@ pub enum Error {
     /// A setting is out of range or inconsistent.
     #[error("config: {0}")]
     Config(String),
+    /// The output folder cannot be written or replaced.
+    #[error("--out {}: {message}", path.display())]
+    Output {
+        /// The folder.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 impl Error {
@@ -46,6 +54,13 @@ impl Error {
         Self::Data {
             path: path.into(),
             line,
+            message: message.to_string(),
+        }
+    }
+
+    pub(crate) fn output(path: impl Into<PathBuf>, message: impl std::fmt::Display) -> Self {
+        Self::Output {
+            path: path.into(),
             message: message.to_string(),
         }
     }

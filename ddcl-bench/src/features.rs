@@ -1,22 +1,70 @@
-//! Encoder outputs (token states and masks) of a dataset, cached on disk as safetensors keyed by
-//! model, data and settings, so that the frozen-encoder protocols never re-encode.
+//! Encoder outputs (token states and masks) of a dataset, cached on disk as safetensors under
+//! a content key, so that the frozen-encoder protocols never re-encode what they have seen and
+//! never reuse what they have not.
+//!
+//! The key ([`CacheKey`]) is a BLAKE3 hash of everything the features depend on:
+//!
+//! - the model: the bytes of each file the encoder reads ([`ModelFiles`]: weights, config,
+//!   tokenizer), so a retrained or re-downloaded model is a new key;
+//! - the data: the encoder's inputs in the order encoded — each text's bytes, each decoded
+//!   image's size, colour type and pixels — which covers the file's content, the columns read,
+//!   the sample `limit` and the `seed` that drew and ordered it (a second CSV under the same
+//!   dataset name is another key; one whose bytes differ only where no input is read is not);
+//! - the preprocessing: the token limit of text, the image size of images (with the mean and
+//!   standard deviation, from the hashed config);
+//! - the code: [`FORMAT`] and the crate version.
+//!
+//! The batch size is not part of the key: token states of padding are stored as zeros, so the
+//! batching does not change what is stored.
 
-use std::collections::HashMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
-use ddcl_readout::{ImageEncoder, TextEncoder};
+use ddcl_readout::{AtomicFile, ImageEncoder, ModelSource, TextEncoder};
 
 use crate::data::{Dataset, Inputs};
 use crate::error::{Error, Result};
-use crate::progress::progress;
+use crate::progress::Progress;
 use crate::states::States;
 
-/// 64-bit FNV-1a: a cache key that is stable across builds and platforms.
-fn fnv(text: &str) -> u64 {
-    text.bytes().fold(0xcbf29ce484222325, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x100000001b3)
-    })
+/// Version of what the cache stores and how its key is built; part of every key, so a change
+/// here retires the old files.
+pub const FORMAT: &str = "ddcl-bench features 2";
+
+/// The identity of a model: a BLAKE3 hash of the names and bytes of the files its encoder reads.
+///
+/// Hashing ~90 MB of weights takes well under a second per run (BLAKE3 runs at GB/s on one
+/// core), so the files are hashed each run rather than trusting size and modification time.
+///
+/// ```
+/// # let dir = tempfile::tempdir()?;
+/// std::fs::write(dir.path().join("config.json"), "{}")?;
+/// let model = ddcl_readout::ModelSource::new(dir.path().to_str().unwrap());
+/// let a = ddcl_bench::ModelFiles::hash(&model, &["config.json"])?;
+/// std::fs::write(dir.path().join("config.json"), "{ }")?;
+/// assert_ne!(a, ddcl_bench::ModelFiles::hash(&model, &["config.json"])?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelFiles {
+    digest: blake3::Hash,
+}
+
+impl ModelFiles {
+    /// Hashes the files `names` of `model`, resolved as the encoders resolve them.
+    pub fn hash(model: &ModelSource, names: &[&str]) -> Result<Self> {
+        let mut h = blake3::Hasher::new();
+        for name in names {
+            let path = model.file(name)?;
+            let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+            field(&mut h, name.as_bytes());
+            h.update_reader(file).map_err(|e| Error::io(&path, e))?;
+        }
+        Ok(Self {
+            digest: h.finalize(),
+        })
+    }
 }
 
 /// The encoder a dataset needs.
@@ -27,33 +75,106 @@ pub enum Encoder<'a> {
     Image(&'a ImageEncoder),
 }
 
-/// Encodes `data` in batches of `batch` (or reads the cache file keyed by `key` under `dir`).
-pub fn encode(
-    encoder: Encoder,
-    data: &Dataset,
-    batch: usize,
-    dir: &Path,
-    key: &str,
-) -> Result<States> {
-    let labels: Vec<String> = data.labels.iter().map(|l| l.to_string()).collect();
-    let path: PathBuf = dir.join(format!(
-        "{:016x}.safetensors",
-        fnv(&format!("{key}|{}", labels.join(",")))
-    ));
-    if path.is_file() {
-        if let Ok(t) = candle_core::safetensors::load(&path, &Device::Cpu) {
-            if let (Some(h), Some(m)) = (t.get("hidden"), t.get("mask")) {
-                if h.dim(0).ok() == Some(data.len()) {
-                    return Ok(States {
-                        hidden: h.clone(),
-                        mask: m.clone(),
-                    });
+/// The content key of a dataset's features (see the module documentation).
+///
+/// ```
+/// use ddcl_bench::{CacheKey, Inputs, ModelFiles};
+/// # let dir = tempfile::tempdir()?;
+/// # std::fs::write(dir.path().join("w"), "weights")?;
+/// let model = ModelFiles::hash(&ddcl_readout::ModelSource::new(dir.path().to_str().unwrap()), &["w"])?;
+/// let texts = |t: &[&str]| Inputs::Text(t.iter().map(|s| s.to_string()).collect());
+/// let a = CacheKey::new(&model, &[("max_len", 64)], &texts(&["good", "bad"]));
+/// assert_eq!(a, CacheKey::new(&model, &[("max_len", 64)], &texts(&["good", "bad"])));
+/// assert_ne!(a, CacheKey::new(&model, &[("max_len", 64)], &texts(&["bad", "good"])));
+/// assert_ne!(a, CacheKey::new(&model, &[("max_len", 32)], &texts(&["good", "bad"])));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheKey {
+    digest: blake3::Hash,
+}
+
+impl CacheKey {
+    /// The key of `inputs` encoded by the model `model` with the preprocessing `settings`.
+    pub fn new(model: &ModelFiles, settings: &[(&str, usize)], inputs: &Inputs) -> Self {
+        let mut h = blake3::Hasher::new();
+        field(&mut h, FORMAT.as_bytes());
+        field(&mut h, env!("CARGO_PKG_VERSION").as_bytes());
+        field(&mut h, model.digest.as_bytes());
+        for (name, value) in settings {
+            field(&mut h, name.as_bytes());
+            h.update(&(*value as u64).to_le_bytes());
+        }
+        match inputs {
+            Inputs::Text(texts) => {
+                field(&mut h, b"text");
+                h.update(&(texts.len() as u64).to_le_bytes());
+                for t in texts {
+                    field(&mut h, t.as_bytes());
+                }
+            }
+            Inputs::Images(images) => {
+                field(&mut h, b"images");
+                h.update(&(images.len() as u64).to_le_bytes());
+                for im in images {
+                    h.update(&im.width().to_le_bytes());
+                    h.update(&im.height().to_le_bytes());
+                    field(&mut h, format!("{:?}", im.color()).as_bytes());
+                    field(&mut h, im.as_bytes());
+                }
+            }
+            Inputs::Tabular(rows) => {
+                field(&mut h, b"tabular");
+                h.update(&(rows.len() as u64).to_le_bytes());
+                for r in rows {
+                    h.update(&(r.len() as u64).to_le_bytes());
+                    for x in r {
+                        h.update(&x.to_le_bytes());
+                    }
                 }
             }
         }
+        Self {
+            digest: h.finalize(),
+        }
+    }
+
+    /// The cache file of this key under `dir`.
+    pub fn path(&self, dir: &Path) -> PathBuf {
+        dir.join(format!("{}.safetensors", self.digest.to_hex()))
+    }
+}
+
+/// Feeds `bytes` to `h` behind their length, so that consecutive fields cannot run together.
+fn field(h: &mut blake3::Hasher, bytes: &[u8]) {
+    h.update(&(bytes.len() as u64).to_le_bytes());
+    h.update(bytes);
+}
+
+/// Encodes `data` in batches of `batch`, or reads its features from the cache under `dir` when
+/// the content key of `model`, the encoder's preprocessing and the inputs has been seen. A
+/// new cache file is written atomically (temporary file, fsync, rename).
+pub fn encode(
+    encoder: Encoder,
+    model: &ModelFiles,
+    data: &Dataset,
+    batch: usize,
+    dir: &Path,
+) -> Result<States> {
+    let settings = match &encoder {
+        Encoder::Text(e) => [("max_len", e.max_len())],
+        Encoder::Image(e) => [("image_size", e.vit().config().image_size)],
+    };
+    let path = CacheKey::new(model, &settings, &data.inputs).path(dir);
+    if let Some(states) = cached(&path, data.len()) {
+        return Ok(states);
     }
     let n = data.len();
-    let pb = progress(n, &format!("encoding {}", data.name));
+    let unit = match &data.inputs {
+        Inputs::Images(_) => "images",
+        _ => "texts",
+    };
+    let pb = Progress::new(n, &format!("encoding {}", data.name), unit);
     let mut parts: Vec<(Tensor, Tensor)> = Vec::new();
     for start in (0..n).step_by(batch.max(1)) {
         let end = (start + batch).min(n);
@@ -74,15 +195,20 @@ pub fn encode(
                 )))
             }
         };
-        parts.push((h.to_dtype(DType::F32)?, m));
+        let h = h
+            .to_dtype(DType::F32)?
+            .broadcast_mul(&m.to_dtype(DType::F32)?.unsqueeze(2)?)?;
+        parts.push((h, m));
         pb.inc((end - start) as u64);
     }
     pb.finish_and_clear();
-    let t = parts
+    let tmax = parts
         .iter()
         .map(|(h, _)| h.dim(1))
-        .collect::<candle_core::Result<Vec<_>>>()?;
-    let tmax = t.into_iter().max().unwrap_or(0);
+        .collect::<candle_core::Result<Vec<_>>>()?
+        .into_iter()
+        .max()
+        .unwrap_or(0);
     let pad = |x: &Tensor| -> Result<Tensor> {
         let extra = tmax - x.dim(1)?;
         Ok(if extra == 0 {
@@ -91,27 +217,42 @@ pub fn encode(
             x.pad_with_zeros(1, 0, extra)?
         })
     };
-    let hidden = Tensor::cat(
-        &parts
+    let cat = |pick: fn(&(Tensor, Tensor)) -> &Tensor| -> Result<Tensor> {
+        let padded = parts
             .iter()
-            .map(|(h, _)| pad(h))
-            .collect::<Result<Vec<_>>>()?,
-        0,
-    )?;
-    let mask = Tensor::cat(
-        &parts
-            .iter()
-            .map(|(_, m)| pad(m))
-            .collect::<Result<Vec<_>>>()?,
-        0,
-    )?;
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let tensors = HashMap::from([
-        ("hidden".to_string(), hidden.clone()),
-        ("mask".to_string(), mask.clone()),
-    ]);
-    let tmp = path.with_extension("tmp");
-    candle_core::safetensors::save(&tensors, &tmp)?;
-    std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
-    Ok(States { hidden, mask })
+            .map(|p| pad(pick(p)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Tensor::cat(&padded, 0)?)
+    };
+    let states = States {
+        hidden: cat(|p| &p.0)?,
+        mask: cat(|p| &p.1)?,
+    };
+    store(&path, &states)?;
+    Ok(states)
+}
+
+/// The states stored at `path`, if the file is there, reads and holds `n` examples.
+fn cached(path: &Path, n: usize) -> Option<States> {
+    let mut t = candle_core::safetensors::load(path, &Device::Cpu).ok()?;
+    let (hidden, mask) = (t.remove("hidden")?, t.remove("mask")?);
+    let (b, tokens, _) = hidden.dims3().ok()?;
+    (b == n && mask.dims2().ok()? == (b, tokens)).then_some(States { hidden, mask })
+}
+
+/// Writes `states` to `path` atomically: the bytes go to a temporary file beside it, which is
+/// synced to disk and renamed over it ([`AtomicFile`]).
+fn store(path: &Path, states: &States) -> Result<()> {
+    let bytes = safetensors::serialize(
+        [("hidden", &states.hidden), ("mask", &states.mask)],
+        Some(
+            [("format".to_string(), FORMAT.to_string())]
+                .into_iter()
+                .collect(),
+        ),
+    )
+    .map_err(|e| Error::data(path, None, format!("cannot serialise the features: {e}")))?;
+    let mut file = AtomicFile::create(path)?;
+    file.write_all(&bytes).map_err(|e| Error::io(path, e))?;
+    Ok(file.commit()?)
 }

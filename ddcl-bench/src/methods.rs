@@ -7,6 +7,7 @@ use ddcl_readout::{AdamW, DdclReadout, Group, Pooling, ReadoutConfig};
 use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
+use crate::check::{at_least, positive};
 use crate::error::{Error, Result};
 use crate::states::States;
 
@@ -98,10 +99,9 @@ pub struct FitConfig {
     pub lr: f64,
     /// Sequences per step.
     pub batch: usize,
-    /// DDCL temperature; `0` means automatic (the mean squared distance of a token to its
-    /// nearest k-means++ prototype).
+    /// DDCL temperature: `auto` (also when absent) or a number > 0.
     #[serde(default)]
-    pub tau: f64,
+    pub tau: Tau,
 }
 
 impl Default for FitConfig {
@@ -110,7 +110,84 @@ impl Default for FitConfig {
             steps: 100,
             lr: 0.05,
             batch: 64,
-            tau: 0.0,
+            tau: Tau::Auto,
+        }
+    }
+}
+
+impl FitConfig {
+    /// Checks the ranges; errors name the key under `prefix` (`fit.batch must be >= 1, got 0`).
+    ///
+    /// ```
+    /// let mut fit = ddcl_bench::FitConfig::default();
+    /// fit.tau = ddcl_bench::Tau::Fixed(f64::NAN);
+    /// let err = fit.check("fit").unwrap_err().to_string();
+    /// assert!(err.starts_with("fit.tau must be finite and > 0"), "{err}");
+    /// ```
+    pub fn check(&self, prefix: &str) -> ddcl_readout::Result<()> {
+        at_least(&format!("{prefix}.steps"), self.steps, 1)?;
+        positive(&format!("{prefix}.lr"), self.lr)?;
+        at_least(&format!("{prefix}.batch"), self.batch, 1)?;
+        if let Tau::Fixed(tau) = self.tau {
+            positive(&format!("{prefix}.tau"), tau)?;
+        }
+        Ok(())
+    }
+}
+
+/// A DDCL temperature, written `auto` or as a number in configs.
+///
+/// ```
+/// use ddcl_bench::Tau;
+/// assert_eq!(Tau::Fixed(2.0).or(5.0), 2.0);
+/// assert_eq!(Tau::Auto.or(5.0), 5.0);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(try_from = "TauText", into = "TauText")]
+pub enum Tau {
+    /// The mean squared distance of a token to its nearest k-means++ prototype, so that
+    /// assignments start soft but not uniform (see [`auto_tau`]).
+    #[default]
+    Auto,
+    /// This temperature.
+    Fixed(f64),
+}
+
+impl Tau {
+    /// The temperature, `auto` standing for `automatic`.
+    pub fn or(self, automatic: f64) -> f64 {
+        match self {
+            Tau::Auto => automatic,
+            Tau::Fixed(t) => t,
+        }
+    }
+}
+
+/// How a [`Tau`] is written: a number, or the word `auto`.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum TauText {
+    Number(f64),
+    Word(String),
+}
+
+impl TryFrom<TauText> for Tau {
+    type Error = String;
+
+    fn try_from(t: TauText) -> std::result::Result<Self, String> {
+        match t {
+            TauText::Number(x) => Ok(Tau::Fixed(x)),
+            TauText::Word(w) if w == "auto" => Ok(Tau::Auto),
+            TauText::Word(w) => Err(format!("tau `{w}`: expected `auto` or a number > 0")),
+        }
+    }
+}
+
+impl From<Tau> for TauText {
+    fn from(t: Tau) -> Self {
+        match t {
+            Tau::Auto => TauText::Word("auto".into()),
+            Tau::Fixed(x) => TauText::Number(x),
         }
     }
 }
@@ -185,7 +262,7 @@ impl Method {
             Method::Pool(p) => Ok(Fitted::Pool(p)),
             Method::Ddcl { k, summary } => {
                 let (p0, auto) = seed_prototypes(train, k, seed)?;
-                let tau = if cfg.tau > 0.0 { cfg.tau } else { auto };
+                let tau = cfg.tau.or(auto);
                 let mut rcfg = ReadoutConfig::new(k, tau)?;
                 rcfg.pooling = vec![summary];
                 let mut varmap = VarMap::new();

@@ -3,27 +3,37 @@
 
 use std::time::Instant;
 
+use ddcl_readout::yaml::Validated;
+
 use crate::alloc::peak_rss_mib;
 use crate::config::BenchConfig;
 use crate::data::{load, split, Dataset};
 use crate::encoders::Encoders;
 use crate::error::{Error, Result};
+use crate::progress::run_clock;
 use crate::protocol::{cluster, joint, probe, speed, sweep, tabular, Context, Encoded};
 use crate::results::{DatasetInfo, Results, SplitInfo};
 
-/// Runs every configured protocol.
+/// Runs every configured protocol. Before any work, the configuration is checked (as when it
+/// is read), every dataset's file or folder must be there, and the models are resolved and
+/// hashed for the feature cache's key.
 pub fn run(cfg: BenchConfig) -> Result<Results> {
+    run_clock();
     let started = Instant::now();
+    Validated::check(&cfg)?;
     let seed = *cfg
         .seeds
         .first()
         .ok_or_else(|| Error::Config("seeds: at least one".into()))?;
+    for d in &cfg.datasets {
+        d.source()?.check_exists()?;
+    }
+    let mut encoders = Encoders::resolve(&cfg)?;
     let mut results = Results::new(cfg.clone());
-    let mut encoders = Encoders::default();
     for d in &cfg.datasets {
         let data = load(&d.name, &d.source()?, d.limit, seed)?;
         let mut info = describe(&cfg, &data);
-        let Some(states) = encoders.states(&cfg, d, &data, seed)? else {
+        let Some(states) = encoders.states(&cfg, d, &data)? else {
             results.datasets.push(info);
             continue;
         };

@@ -92,7 +92,7 @@ datasets:
   - {{ name: shapes, source: image_folder, path: {d}/images, limit: 0 }}
   - {{ name: blobs, source: tabular_file, path: {d}/table.csv, label_column: class, limit: 0 }}
 methods: [cls, mean, max, mean_sqrt_len_tokens, weightedmean, lasttoken, "ddcl:4:mixture", "ddcl:3:slots", "pma:2"]
-fit: {{ steps: 5, lr: 0.05, batch: 8, tau: 0 }}
+fit: {{ steps: 5, lr: 0.05, batch: 8, tau: auto }}
 probe: {{ steps: 50, lr: 0.1, l2: 1.0e-4 }}
 kmeans_restarts: 2
 joint: {{ dataset: reviews, limit: 40, epochs: 2, batch_size: 8, encoder: 1, prototypes: 4,
@@ -220,6 +220,16 @@ fn every_protocol_runs_and_writes_json_report_and_plots() {
         let s = std::fs::read_to_string(out.join(svg)).unwrap();
         assert!(s.starts_with("<svg") && s.contains("</svg>"), "{svg}");
     }
+    // written again: replaced whole, nothing of the old folder left, nothing beside it
+    std::fs::write(out.join("stale.svg"), "<svg/>").unwrap();
+    ddcl_bench::write(&r, &out).unwrap();
+    assert!(!out.join("stale.svg").exists() && out.join("report.md").exists());
+    let beside: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().starts_with("out"))
+        .collect();
+    assert_eq!(beside, ["out"]);
 
     // features are cached: the second run encodes nothing and reproduces the numbers
     let cached = std::fs::read_dir(dir.path().join("cache")).unwrap().count();

@@ -1,0 +1,153 @@
+//! The output folder of a run, replaced whole: the new outputs are written into a folder
+//! beside it (`<out>.tmp-<pid>-<n>`), synced to disk, and renamed into place once complete,
+//! the old folder renamed aside first and removed after, so that `--out` holds either the old
+//! run or the new one, never a mix of both.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::error::{Error, Result};
+
+/// The files a run writes into its output folder: an existing `--out` that holds anything
+/// else is not replaced (it may be a user's folder).
+fn is_output(name: &str) -> bool {
+    matches!(name, "results.json" | "report.md") || name.ends_with(".svg")
+}
+
+/// Checks, before any work, that `out` can be written: its parent can be created and written
+/// (a folder is created and removed there), and `out` is absent, empty, or a previous run's
+/// output (only `results.json`, `report.md` and `*.svg`).
+///
+/// ```
+/// # let dir = tempfile::tempdir()?;
+/// ddcl_bench::check_out(&dir.path().join("runs/new"))?;
+/// std::fs::write(dir.path().join("notes.txt"), "mine")?;
+/// assert!(ddcl_bench::check_out(dir.path()).is_err()); // not a run's output: never replaced
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn check_out(out: &Path) -> Result<()> {
+    let parent = parent(out)?;
+    if out.exists() {
+        if !out.is_dir() {
+            return Err(Error::output(out, "exists and is not a folder"));
+        }
+        for entry in std::fs::read_dir(out).map_err(|e| Error::io(out, e))? {
+            let entry = entry.map_err(|e| Error::io(out, e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let file = entry.file_type().map_err(|e| Error::io(out, e))?.is_file();
+            if !(file && is_output(&name)) {
+                return Err(Error::output(
+                    out,
+                    format!(
+                        "holds `{name}`, which no ddcl-bench run writes: not replacing it \
+                         (choose another --out, or remove the folder)"
+                    ),
+                ));
+            }
+        }
+    }
+    let unwritable = |e: std::io::Error| {
+        Error::output(out, format!("cannot write in {}: {e}", parent.display()))
+    };
+    std::fs::create_dir_all(parent).map_err(unwritable)?;
+    let probe = beside(out, "tmp")?;
+    std::fs::create_dir(&probe).map_err(unwritable)?;
+    std::fs::remove_dir(&probe).map_err(unwritable)
+}
+
+/// Writes the folder `out` whole: `fill` writes into a new folder beside it, which is synced
+/// and renamed into place; the old `out` (see [`check_out`]) is removed only after. When
+/// `fill` or a rename fails, `out` is left as it was and the new folder is removed.
+///
+/// ```
+/// # let dir = tempfile::tempdir()?;
+/// use ddcl_bench::{replace_dir, Error};
+/// let report = |d: &std::path::Path, text: &str| {
+///     std::fs::write(d.join("report.md"), text).map_err(|e| Error::Config(e.to_string()))
+/// };
+/// let out = dir.path().join("run");
+/// replace_dir(&out, |d| report(d, "new"))?;
+/// let failed = replace_dir(&out, |d| {
+///     report(d, "half")?;
+///     Err(Error::Config("failed midway".into()))
+/// });
+/// assert!(failed.is_err());
+/// assert_eq!(std::fs::read_to_string(out.join("report.md"))?, "new");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn replace_dir(out: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    check_out(out)?;
+    let tmp = Removed(beside(out, "tmp")?);
+    std::fs::create_dir(&tmp.0).map_err(|e| Error::io(&tmp.0, e))?;
+    fill(&tmp.0)?;
+    sync_folder(&tmp.0)?;
+    if out.exists() {
+        let old = Removed(beside(out, "old")?);
+        std::fs::rename(out, &old.0).map_err(|e| Error::io(out, e))?;
+        if let Err(e) = std::fs::rename(&tmp.0, out) {
+            std::fs::rename(&old.0, out).ok();
+            std::mem::forget(old);
+            return Err(Error::io(out, e));
+        }
+    } else {
+        std::fs::rename(&tmp.0, out).map_err(|e| Error::io(out, e))?;
+    }
+    std::mem::forget(tmp);
+    // make the renames durable
+    if let Ok(d) = File::open(parent(out)?) {
+        d.sync_all().ok();
+    }
+    Ok(())
+}
+
+/// The folder `out` lies in (`.` for a bare name); an error when `out` names no folder (`.`,
+/// `..`, `/`).
+fn parent(out: &Path) -> Result<&Path> {
+    if out.file_name().is_none() {
+        return Err(Error::output(
+            out,
+            "must name a folder (not `.`, `..` or `/`)",
+        ));
+    }
+    Ok(match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    })
+}
+
+/// A new name beside `out`: `<out>.<what>-<pid>-<n>`.
+fn beside(out: &Path, what: &str) -> Result<PathBuf> {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let name = out
+        .file_name()
+        .ok_or_else(|| Error::output(out, "must name a folder"))?;
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    Ok(parent(out)?.join(format!(
+        "{}.{what}-{}-{n}",
+        name.to_string_lossy(),
+        std::process::id()
+    )))
+}
+
+/// Syncs every file of the (flat) folder `dir`, then the folder itself.
+fn sync_folder(dir: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let p = entry.map_err(|e| Error::io(dir, e))?.path();
+        File::open(&p)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| Error::io(&p, e))?;
+    }
+    File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| Error::io(dir, e))
+}
+
+/// A folder removed with everything in it when dropped (forgotten once it is in place).
+struct Removed(PathBuf);
+
+impl Drop for Removed {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.0).ok();
+    }
+}
