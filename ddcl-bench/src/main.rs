@@ -52,7 +52,7 @@ struct Args {
     config: PathBuf,
     /// Output folder for results.json, report.md and the plots. Checked before any work; the
     /// outputs are written into a folder beside it and renamed into place, so it holds the
-    /// previous run or this one, never a mix. An existing folder holding anything else than a
+    /// previous run or this one, never a mix. An existing folder holding anything other than a
     /// run's outputs is refused.
     #[arg(long, default_value = "runs/bench")]
     out: PathBuf,

@@ -49,6 +49,18 @@ struct LineState {
     printed: Instant,
 }
 
+impl LineState {
+    /// Whether a line is due at `now` ([`LINE_EVERY`] after the last); if so, `now` becomes
+    /// the last.
+    fn due(&mut self, now: Instant) -> bool {
+        let due = now.duration_since(self.printed) >= LINE_EVERY;
+        if due {
+            self.printed = now;
+        }
+        due
+    }
+}
+
 /// A progress bar on stderr for `n` items (lines without a terminal; see [`Progress`]).
 pub fn progress(n: usize, what: &str) -> Progress {
     Progress::new(n, what, "")
@@ -92,8 +104,7 @@ impl Progress {
             Kind::Lines(state) => {
                 let Ok(mut s) = state.lock() else { return };
                 s.pos += delta;
-                if s.printed.elapsed() >= LINE_EVERY && s.pos < self.n {
-                    s.printed = Instant::now();
+                if s.pos < self.n && s.due(Instant::now()) {
                     self.print(s.pos, s.started.elapsed(), false);
                 }
             }
@@ -163,6 +174,21 @@ pub(crate) fn status_line(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_is_due_every_interval() {
+        let t0 = Instant::now();
+        let mut s = LineState {
+            pos: 0,
+            started: t0,
+            printed: t0,
+        };
+        let at = |secs: u64| t0 + Duration::from_secs(secs);
+        assert!(!s.due(at(14)));
+        assert!(s.due(at(15)));
+        assert!(!s.due(at(29)), "counted from the last line, not the start");
+        assert!(s.due(at(31)));
+    }
 
     #[test]
     fn lines_show_the_clock_the_position_and_the_time_left() {
