@@ -43,6 +43,17 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// Things that must pair up or be present do not: predictions and labels of unequal
+    /// length, a baseline on other splits, no test example.
+    #[error("{name}: expected {expected}, got {got}")]
+    Count {
+        /// What was counted.
+        name: &'static str,
+        /// How many there must be.
+        expected: usize,
+        /// How many there are.
+        got: usize,
+    },
 }
 
 impl Error {

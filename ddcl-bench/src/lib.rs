@@ -33,6 +33,7 @@ mod report;
 mod results;
 mod speed;
 mod states;
+mod stats;
 mod tabular;
 mod write;
 
@@ -57,5 +58,8 @@ pub use results::{
 };
 pub use speed::speed;
 pub use states::States;
+pub use stats::{
+    mcnemar_exact, paired, vs_baseline, Interval, Paired, Split, ALPHA, BASELINE, LEVEL, RESAMPLES,
+};
 pub use tabular::TabularEncoder;
 pub use write::write;
