@@ -4,16 +4,18 @@
 //! candle-transformers' `BertModel` applies `candle_nn::LayerNorm`, whose fused forward has no
 //! backward (candle issues #2168, #2977), so no gradient reaches any of its variables. [`Bert`]
 //! loads the very same safetensors (names `embeddings.*`, `encoder.layer.N.*`, optionally under
-//! `bert.`) and computes the same output with differentiable ops. Dropout is not applied, as in
-//! candle-transformers.
+//! `bert.`) and computes the same output with differentiable ops in the layers that train, and
+//! with candle_nn's fused layer norm and softmax (no backward) in those that do not. Dropout is
+//! not applied, as in candle-transformers.
 
 use candle_core::{DType, Module, Tensor, D};
 use candle_nn::{Embedding, Linear, VarBuilder};
 use candle_transformers::models::bert::{Config, HiddenAct, PositionEmbeddingType};
 
 use crate::check::require;
-use crate::layers::LayerNorm;
-use crate::{Error, Result, Trainable};
+use crate::frozen::FrozenStore;
+use crate::layers::{softmax_last_dim, LayerNorm};
+use crate::{Error, FrozenOutputs, Result, Trainable};
 
 struct Embeddings {
     word: Embedding,
@@ -59,6 +61,7 @@ pub struct Bert {
     layers: Vec<Layer>,
     cfg: Config,
     trainable: Trainable,
+    frozen: FrozenStore,
 }
 
 fn linear(i: usize, o: usize, std: f64, vb: VarBuilder) -> candle_core::Result<Linear> {
@@ -153,6 +156,7 @@ impl Bert {
             layers,
             cfg: cfg.clone(),
             trainable: Trainable::All,
+            frozen: FrozenStore::default(),
         })
     }
 
@@ -162,9 +166,22 @@ impl Bert {
     }
 
     /// Sets which layers pass gradients: below the lowest trainable layer the hidden state is
-    /// detached, so frozen layers cost no backward pass. Default: all.
+    /// detached, so frozen layers cost no backward pass. Default: all. Forgets the frozen
+    /// outputs kept so far (the frozen part changes).
     pub fn set_trainable(&mut self, trainable: Trainable) {
         self.trainable = trainable;
+        self.frozen = FrozenStore::new(self.frozen.mode());
+    }
+
+    /// Chooses how the frozen part (embeddings and layers below the lowest trainable one) is
+    /// computed, forgetting the outputs kept so far. Default: [`FrozenOutputs::Batched`].
+    pub fn set_frozen_outputs(&mut self, mode: FrozenOutputs) {
+        self.frozen = FrozenStore::new(mode);
+    }
+
+    /// How many examples' frozen outputs are kept (under [`FrozenOutputs::Cached`]).
+    pub fn kept_frozen_outputs(&self) -> Result<usize> {
+        self.frozen.len()
     }
 
     /// Whether the variable `name` (relative to the model root) trains under the current
@@ -201,21 +218,89 @@ impl Bert {
             t as f64,
             format!("<= max_position_embeddings {limit}"),
         )?;
+        let n = self.layers.len();
+        let frozen = self.trainable.first_layer(n).unwrap_or(n);
+        let bias = attention_bias(attention_mask, self.embeddings.word.embeddings().dtype())?;
+        let mut x = if self.trainable.embeddings(n) {
+            self.embed(input_ids, token_type_ids, true)?
+        } else if self.frozen.mode() == FrozenOutputs::Batched {
+            self.frozen_part(input_ids, token_type_ids, &bias, frozen)?
+        } else {
+            self.frozen_rows(input_ids, token_type_ids, attention_mask, frozen)?
+        };
+        for layer in &self.layers[frozen..] {
+            x = layer.forward(&x, &bias, true)?;
+        }
+        Ok(x)
+    }
+
+    /// Word + token type + position embeddings, normalised.
+    fn embed(&self, input_ids: &Tensor, token_type_ids: &Tensor, grad: bool) -> Result<Tensor> {
         let e = &self.embeddings;
+        let t = input_ids.dim(1)?;
         let positions = Tensor::arange(0u32, t as u32, input_ids.device())?;
         let x = (e.word.forward(input_ids)? + e.token_type.forward(token_type_ids)?)?
             .broadcast_add(&e.position.forward(&positions)?)?;
-        let mut x = e.norm.forward(&x)?;
-        let dtype = x.dtype();
-        let bias = attention_bias(attention_mask, dtype)?;
-        let first = self.trainable.first_layer(self.layers.len());
-        for (i, layer) in self.layers.iter().enumerate() {
-            if Some(i) == first && !self.trainable.embeddings(self.layers.len()) {
-                x = x.detach();
-            }
-            x = layer.forward(&x, &bias)?;
+        Ok(e.norm.forward_with(&x, grad)?)
+    }
+
+    /// The output of the embeddings and the first `layers` layers, with the fused ops,
+    /// detached.
+    fn frozen_part(
+        &self,
+        input_ids: &Tensor,
+        token_type_ids: &Tensor,
+        bias: &Tensor,
+        layers: usize,
+    ) -> Result<Tensor> {
+        let mut x = self.embed(input_ids, token_type_ids, false)?;
+        for layer in &self.layers[..layers] {
+            x = layer.forward(&x, bias, false)?;
         }
-        Ok(if first.is_none() { x.detach() } else { x })
+        Ok(x.detach())
+    }
+
+    /// [`Self::frozen_part`] of each example alone at its real length (kept or reused by the
+    /// store), padded with zeros back to the batch's length. Each mask row must be ones, then
+    /// zeros (right padding, as the tokenizer pads).
+    fn frozen_rows(
+        &self,
+        input_ids: &Tensor,
+        token_type_ids: &Tensor,
+        attention_mask: &Tensor,
+        layers: usize,
+    ) -> Result<Tensor> {
+        let t = input_ids.dim(1)?;
+        let ids = input_ids.to_dtype(DType::U32)?.to_vec2::<u32>()?;
+        let types = token_type_ids.to_dtype(DType::U32)?.to_vec2::<u32>()?;
+        let mask = attention_mask.to_dtype(DType::U32)?.to_vec2::<u32>()?;
+        let device = input_ids.device();
+        let rows = ids
+            .iter()
+            .zip(&types)
+            .zip(&mask)
+            .map(|((ids, types), mask)| {
+                let len = mask.iter().take_while(|&&m| m == 1).count();
+                if len == 0 || mask[len..].iter().any(|&m| m != 0) {
+                    return Err(Error::config(
+                        "bert: attention_mask",
+                        "each row must be ones, then zeros (right padding), with a real token",
+                    ));
+                }
+                let key = [&ids[..len], &types[..len]].concat();
+                let h = self.frozen.get_or(key, || {
+                    let row = |v: &[u32]| Tensor::new(v, device)?.unsqueeze(0);
+                    let ids = row(&ids[..len])?;
+                    let bias = attention_bias(
+                        &ids.ones_like()?,
+                        self.embeddings.word.embeddings().dtype(),
+                    )?;
+                    self.frozen_part(&ids, &row(&types[..len])?, &bias, layers)
+                })?;
+                Ok(h.pad_with_zeros(1, 0, t - len)?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Tensor::cat(&rows, 0)?)
     }
 }
 
@@ -227,7 +312,8 @@ fn attention_bias(mask: &Tensor, dtype: DType) -> Result<Tensor> {
 }
 
 impl Layer {
-    fn forward(&self, x: &Tensor, bias: &Tensor) -> Result<Tensor> {
+    /// The layer on `x`; with differentiable ops when `grad`, else with the fused ones.
+    fn forward(&self, x: &Tensor, bias: &Tensor, grad: bool) -> Result<Tensor> {
         let (b, t, d) = x.dims3()?;
         let hd = d / self.heads;
         let split = |l: &Linear| -> candle_core::Result<Tensor> {
@@ -238,7 +324,7 @@ impl Layer {
         };
         let (q, k, v) = (split(&self.query)?, split(&self.key)?, split(&self.value)?);
         let scores = (q.matmul(&k.t()?)? / (hd as f64).sqrt())?.broadcast_add(bias)?;
-        let probs = candle_nn::ops::softmax(&scores, D::Minus1)?;
+        let probs = softmax_last_dim(&scores, grad)?;
         let ctx = probs
             .matmul(&v)?
             .transpose(1, 2)?
@@ -246,13 +332,15 @@ impl Layer {
             .flatten_from(D::Minus2)?;
         let x = self
             .attn_norm
-            .forward(&(self.attn_out.forward(&ctx)? + x)?)?;
+            .forward_with(&(self.attn_out.forward(&ctx)? + x)?, grad)?;
         let inner = self.intermediate.forward(&x)?;
         let inner = match self.act {
             HiddenAct::Gelu => inner.gelu_erf()?,
             HiddenAct::GeluApproximate => inner.gelu()?,
             HiddenAct::Relu => inner.relu()?,
         };
-        Ok(self.out_norm.forward(&(self.out.forward(&inner)? + x)?)?)
+        Ok(self
+            .out_norm
+            .forward_with(&(self.out.forward(&inner)? + x)?, grad)?)
     }
 }

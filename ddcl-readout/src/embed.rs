@@ -5,7 +5,10 @@ use std::path::Path;
 use candle_core::{DType, Device, Tensor, D};
 use candle_nn::VarBuilder;
 
-use crate::{load_checkpoint, DdclReadout, Error, Pooling, Result, RunConfig, TextEncoder};
+use crate::{
+    load_checkpoint, Bucket, DdclReadout, Error, Pooling, Result, RunConfig, TextBatch,
+    TextEncoder, Trainable,
+};
 
 /// Turns sentences into vectors with any mix of pooling modes.
 ///
@@ -29,9 +32,10 @@ pub struct Embedder {
 
 impl Embedder {
     /// An embedder concatenating `pooling` modes; `readout` is required when any is a DDCL
-    /// mode, and must have the encoder's hidden size.
+    /// mode, and must have the encoder's hidden size. Nothing trains: the encoder runs its
+    /// fused, no-backward path.
     pub fn new(
-        encoder: TextEncoder,
+        mut encoder: TextEncoder,
         pooling: Vec<Pooling>,
         readout: Option<DdclReadout>,
     ) -> Result<Self> {
@@ -53,6 +57,7 @@ impl Embedder {
                 None
             }
         };
+        encoder.bert_mut().set_trainable(Trainable::Frozen);
         Ok(Self {
             encoder,
             pooling,
@@ -67,8 +72,35 @@ impl Embedder {
 
     /// Vectors (B, width) for a batch of sentences, L2-normalised if `normalize`.
     pub fn embed<S: AsRef<str>>(&self, texts: &[S], normalize: bool) -> Result<Tensor> {
-        let batch = self.encoder.tokenize(texts)?;
-        let h = self.encoder.forward(&batch)?;
+        self.embed_batch(&self.encoder.tokenize(texts)?, normalize)
+    }
+
+    /// Vectors (N, width) for any number of sentences, in input order: encoded in batches of
+    /// at most `batch_size` sentences of similar length
+    /// ([`TextEncoder::tokenize_by_length`]), so that little compute goes to padding.
+    ///
+    /// ```no_run
+    /// # fn f(embedder: &ddcl_readout::Embedder) -> ddcl_readout::Result<()> {
+    /// let v = embedder.embed_all(&["a long sentence about a film", "ok"], 32, true)?; // (2, width)
+    /// # Ok(()) }
+    /// ```
+    pub fn embed_all<S: AsRef<str>>(
+        &self,
+        texts: &[S],
+        batch_size: usize,
+        normalize: bool,
+    ) -> Result<Tensor> {
+        let buckets = self.encoder.tokenize_by_length(texts, batch_size)?;
+        let parts = buckets
+            .iter()
+            .map(|b| self.embed_batch(&b.batch, normalize))
+            .collect::<Result<Vec<_>>>()?;
+        Bucket::restore(&buckets, &parts)
+    }
+
+    /// Vectors (B, width) of a tokenized batch.
+    fn embed_batch(&self, batch: &TextBatch, normalize: bool) -> Result<Tensor> {
+        let h = self.encoder.forward(batch)?;
         let v = match &self.readout {
             Some(r) => r.forward_masked(&h, Some(&batch.mask))?.summary,
             None => {

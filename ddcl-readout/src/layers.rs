@@ -1,5 +1,6 @@
 //! Building blocks with gradients through every op: candle_nn's `LayerNorm` runs a fused op
-//! without backward, so the trainable encoders use this one, which loads the same weights.
+//! without backward, so the trainable encoders use this one, which loads the same weights and
+//! also offers the fused op for the layers that do not train.
 
 use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
@@ -20,6 +21,26 @@ impl LayerNorm {
             bias: vb.get_with_hints(size, "bias", candle_nn::Init::Const(0.0))?,
             eps: eps as f32,
         })
+    }
+
+    /// The differentiable forward when `grad`, else candle_nn's fused op (one pass over each
+    /// row, no backward): for frozen layers, whose output is detached anyway.
+    pub(crate) fn forward_with(&self, xs: &Tensor, grad: bool) -> Result<Tensor> {
+        if grad {
+            self.forward(xs)
+        } else {
+            candle_nn::ops::layer_norm(&xs.contiguous()?, &self.weight, &self.bias, self.eps)
+        }
+    }
+}
+
+/// Softmax over the last dimension: candle_nn's fused `softmax_last_dim` (no backward) when
+/// `grad` is false, else the differentiable `softmax`.
+pub(crate) fn softmax_last_dim(xs: &Tensor, grad: bool) -> Result<Tensor> {
+    if grad {
+        candle_nn::ops::softmax(xs, candle_core::D::Minus1)
+    } else {
+        candle_nn::ops::softmax_last_dim(&xs.contiguous()?)
     }
 }
 

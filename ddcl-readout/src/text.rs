@@ -1,14 +1,16 @@
 //! Text: a tokenizer and a BERT encoder resolved from a hub repo id or a local directory.
 
+use std::cmp::Reverse;
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 use candle_transformers::models::bert::Config;
 use serde::Deserialize;
-use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+use tokenizers::utils::padding::pad_encodings;
+use tokenizers::{Encoding, PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
 use crate::check::require;
-use crate::{Bert, Error, ModelSource, Result, Weights};
+use crate::{Bert, Error, ModelSource, Result, Trainable, Weights};
 
 /// A tokenized batch: ids, token types and the attention mask (1 = real token), all (B, T) u32.
 #[derive(Debug, Clone)]
@@ -19,6 +21,54 @@ pub struct TextBatch {
     pub type_ids: Tensor,
     /// 1 for real tokens, 0 for padding.
     pub mask: Tensor,
+}
+
+/// One batch of a length-sorted plan ([`TextEncoder::tokenize_by_length`]): where its texts
+/// stand in the input, in the batch's row order, and the batch.
+#[derive(Debug, Clone)]
+pub struct Bucket {
+    /// Input position of each row.
+    pub rows: Vec<usize>,
+    /// The rows, tokenized and padded to the longest of them.
+    pub batch: TextBatch,
+}
+
+impl Bucket {
+    /// Concatenates `parts` (one tensor per bucket, its rows in the bucket's order) and puts
+    /// the rows back in input order.
+    ///
+    /// ```
+    /// use candle_core::{Device, Tensor};
+    /// use ddcl_readout::{tiny, Bucket, ModelSource, TextEncoder, Weights};
+    /// let dir = tempfile::tempdir()?;
+    /// tiny::text_model(dir.path(), 1)?;
+    /// let model = ModelSource::new(dir.path().to_str().unwrap());
+    /// let enc = TextEncoder::load(&model, Weights::Frozen, candle_core::DType::F32, &Device::Cpu)?;
+    /// let buckets = enc.tokenize_by_length(&["good film", "the cat sat on the mat", "ok"], 2)?;
+    /// let lengths: Vec<Tensor> = buckets.iter().map(|b| b.batch.mask.sum(1)).collect::<Result<_, _>>()?;
+    /// let lengths = Bucket::restore(&buckets, &lengths)?.to_vec1::<u32>()?;
+    /// assert_eq!(lengths, [4, 8, 3]); // input order again
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn restore(buckets: &[Bucket], parts: &[Tensor]) -> Result<Tensor> {
+        if buckets.len() != parts.len() {
+            return Err(Error::config(
+                "Bucket::restore: parts",
+                format!("{} parts for {} buckets", parts.len(), buckets.len()),
+            ));
+        }
+        let n: usize = buckets.iter().map(|b| b.rows.len()).sum();
+        let mut position = vec![0u32; n];
+        for (j, &i) in buckets.iter().flat_map(|b| &b.rows).enumerate() {
+            let slot = position.get_mut(i).ok_or_else(|| {
+                Error::config("Bucket::restore: rows", format!("row {i} of {n} rows"))
+            })?;
+            *slot = j as u32;
+        }
+        let all = Tensor::cat(parts, 0)?;
+        let index = Tensor::new(position, all.device())?;
+        Ok(all.index_select(&index, 0)?)
+    }
 }
 
 /// A BERT-family sentence encoder: tokenizer (padding to the longest sequence of the batch,
@@ -35,6 +85,7 @@ pub struct TextBatch {
 /// ```
 pub struct TextEncoder {
     tokenizer: Tokenizer,
+    padding: PaddingParams,
     bert: Bert,
     max_len: usize,
     device: Device,
@@ -48,6 +99,7 @@ struct SentenceBertConfig {
 impl TextEncoder {
     /// Loads tokenizer, config and weights of `model` (`model.safetensors`, `config.json`,
     /// `tokenizer.json`, optionally `sentence_bert_config.json` for the truncation length).
+    /// With [`Weights::Frozen`] nothing trains: the encoder runs its fused, no-backward path.
     pub fn load(
         model: &ModelSource,
         weights: Weights,
@@ -56,7 +108,10 @@ impl TextEncoder {
     ) -> Result<Self> {
         let vb = weights.builder(&model.file("model.safetensors")?, dtype, device)?;
         let cfg: Config = read_json(&model.file("config.json")?)?;
-        let bert = Bert::new(vb, &cfg).map_err(|e| Error::model(model.id(), e))?;
+        let mut bert = Bert::new(vb, &cfg).map_err(|e| Error::model(model.id(), e))?;
+        if matches!(weights, Weights::Frozen) {
+            bert.set_trainable(Trainable::Frozen);
+        }
         let max_len = match model.optional_file("sentence_bert_config.json") {
             Some(path) => read_json::<SentenceBertConfig>(&path)?.max_seq_length,
             None => cfg.max_position_embeddings,
@@ -67,14 +122,16 @@ impl TextEncoder {
         let pad_token = tokenizer
             .id_to_token(cfg.pad_token_id as u32)
             .unwrap_or_else(|| "[PAD]".to_string());
-        tokenizer.with_padding(Some(PaddingParams {
+        tokenizer.with_padding(None);
+        let padding = PaddingParams {
             strategy: PaddingStrategy::BatchLongest,
             pad_id: cfg.pad_token_id as u32,
             pad_token,
             ..Default::default()
-        }));
+        };
         let mut enc = Self {
             tokenizer,
+            padding,
             bert,
             max_len,
             device: device.clone(),
@@ -123,22 +180,56 @@ impl TextEncoder {
         self.bert.config().hidden_size
     }
 
-    /// The tokenizer.
+    /// The tokenizer (truncating, not padding: [`Self::tokenize`] pads).
     pub fn tokenizer(&self) -> &Tokenizer {
         &self.tokenizer
     }
 
     /// Tokenizes a batch, padded to its longest sequence.
     pub fn tokenize<S: AsRef<str>>(&self, texts: &[S]) -> Result<TextBatch> {
+        self.padded(self.encode(texts)?)
+    }
+
+    /// Tokenizes `texts` into batches of at most `batch_size` sentences of similar length
+    /// (sorted by token count, longest first, ties in input order), so that padding stays
+    /// small; [`Bucket::restore`] puts per-row results back in input order.
+    pub fn tokenize_by_length<S: AsRef<str>>(
+        &self,
+        texts: &[S],
+        batch_size: usize,
+    ) -> Result<Vec<Bucket>> {
+        require(batch_size >= 1, "batch_size", batch_size as f64, ">= 1")?;
+        let encodings = self.encode(texts)?;
+        let mut order: Vec<usize> = (0..encodings.len()).collect();
+        order.sort_by_key(|&i| Reverse(encodings[i].len()));
+        order
+            .chunks(batch_size)
+            .map(|rows| {
+                let batch = self.padded(rows.iter().map(|&i| encodings[i].clone()).collect())?;
+                Ok(Bucket {
+                    rows: rows.to_vec(),
+                    batch,
+                })
+            })
+            .collect()
+    }
+
+    /// Token encodings of `texts`, truncated, not padded.
+    fn encode<S: AsRef<str>>(&self, texts: &[S]) -> Result<Vec<Encoding>> {
         if texts.is_empty() {
             return Err(Error::empty("tokenize: the batch"));
         }
         let inputs: Vec<&str> = texts.iter().map(AsRef::as_ref).collect();
-        let encodings = self
-            .tokenizer
+        self.tokenizer
             .encode_batch(inputs, true)
+            .map_err(|e| Error::Tokenizer(e.to_string()))
+    }
+
+    /// `encodings` padded to the longest of them, as tensors.
+    fn padded(&self, mut encodings: Vec<Encoding>) -> Result<TextBatch> {
+        pad_encodings(&mut encodings, &self.padding)
             .map_err(|e| Error::Tokenizer(e.to_string()))?;
-        let rows = |f: &dyn Fn(&tokenizers::Encoding) -> &[u32]| -> Result<Tensor> {
+        let rows = |f: &dyn Fn(&Encoding) -> &[u32]| -> Result<Tensor> {
             let data: Vec<Vec<u32>> = encodings.iter().map(|e| f(e).to_vec()).collect();
             Ok(Tensor::new(data, &self.device)?)
         };
@@ -181,5 +272,9 @@ impl crate::Encode for TextEncoder {
 
     fn is_trainable(&self, name: &str) -> bool {
         self.bert.is_trainable(name)
+    }
+
+    fn set_frozen_outputs(&mut self, mode: crate::FrozenOutputs) {
+        self.bert.set_frozen_outputs(mode);
     }
 }

@@ -6,7 +6,7 @@ use candle_core::{backprop::GradStore, DType, Device, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use candle_transformers::models::bert::BertModel;
 use common::*;
-use ddcl_readout::{Bert, Trainable};
+use ddcl_readout::{Bert, FrozenOutputs, Trainable};
 
 fn batch() -> (Tensor, Tensor, Tensor) {
     let dev = Device::Cpu;
@@ -119,4 +119,68 @@ fn too_long_and_bad_configs_are_errors() {
     let mut cfg = bert_config();
     cfg.num_attention_heads = 3;
     assert!(Bert::new(vb, &cfg).is_err());
+}
+
+/// `h` with the padded positions zeroed: what the modes must agree on.
+fn real_tokens(h: &Tensor, mask: &Tensor) -> Tensor {
+    h.broadcast_mul(&mask.to_dtype(DType::F32).unwrap().unsqueeze(2).unwrap())
+        .unwrap()
+}
+
+#[test]
+fn frozen_layers_run_fused_ops_with_the_same_output() {
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+    let mut bert = Bert::new(vb, &bert_config()).unwrap();
+    randomise(&varmap, 4, 1.0);
+    let (ids, types, mask) = batch();
+    let trainable = bert.forward(&ids, &types, &mask).unwrap();
+    for setting in [Trainable::Frozen, Trainable::Top(1)] {
+        bert.set_trainable(setting);
+        let batched = bert.forward(&ids, &types, &mask).unwrap();
+        let diff = max_abs_diff(&batched, &trainable);
+        assert!(diff < 1e-5, "{setting:?}: fused differs by {diff}");
+        bert.set_frozen_outputs(FrozenOutputs::PerExample);
+        let alone = bert.forward(&ids, &types, &mask).unwrap();
+        let diff = max_abs_diff(&real_tokens(&alone, &mask), &real_tokens(&batched, &mask));
+        assert!(diff < 1e-5, "{setting:?}: per example differs by {diff}");
+        bert.set_frozen_outputs(FrozenOutputs::Cached);
+        for _ in 0..2 {
+            let cached = bert.forward(&ids, &types, &mask).unwrap();
+            assert_eq!(max_abs_diff(&cached, &alone), 0.0, "{setting:?}");
+            assert_eq!(bert.kept_frozen_outputs().unwrap(), 2);
+        }
+        bert.set_frozen_outputs(FrozenOutputs::Batched);
+    }
+    // kept outputs are forgotten when what is frozen changes
+    bert.set_frozen_outputs(FrozenOutputs::Cached);
+    bert.forward(&ids, &types, &mask).unwrap();
+    bert.set_trainable(Trainable::Frozen);
+    assert_eq!(bert.kept_frozen_outputs().unwrap(), 0);
+}
+
+#[test]
+fn cached_frozen_outputs_still_train_the_top_layer() {
+    let varmap = VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+    let mut bert = Bert::new(vb, &bert_config()).unwrap();
+    randomise(&varmap, 3, 1.0);
+    bert.set_trainable(Trainable::Top(1));
+    bert.set_frozen_outputs(FrozenOutputs::Cached);
+    for _ in 0..2 {
+        let grads = grads_of(&varmap, &bert);
+        for (name, var) in varmap.data().lock().unwrap().iter() {
+            let has = grads.get(var.as_tensor()).is_some();
+            assert_eq!(has, name.starts_with("encoder.layer.1."), "{name}");
+        }
+    }
+    // per example, the mask must be right padding with a real token
+    let (ids, types, _) = batch();
+    let left = Tensor::new(
+        &[[0u32, 0, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1, 1]],
+        &Device::Cpu,
+    )
+    .unwrap();
+    let err = bert.forward(&ids, &types, &left).err().unwrap();
+    assert!(err.to_string().contains("attention_mask"), "{err}");
 }

@@ -4,7 +4,7 @@ mod common;
 
 use candle_core::{DType, Device, Tensor};
 use common::*;
-use ddcl_readout::{ModelSource, Pooling, TextEncoder, Weights};
+use ddcl_readout::{Bucket, Embedder, ModelSource, Pooling, TextEncoder, Trainable, Weights};
 
 fn embed(enc: &TextEncoder, texts: &[&str], mode: Pooling) -> Tensor {
     let batch = enc.tokenize(texts).unwrap();
@@ -60,6 +60,54 @@ fn tiny_model_pads_truncates_and_is_batch_invariant() {
     assert!(enc.set_max_len(33).is_err());
     assert!(enc.set_max_len(0).is_err());
     assert!(enc.tokenize::<&str>(&[]).is_err());
+}
+
+#[test]
+fn length_sorted_batches_come_back_in_input_order() {
+    let dir = tiny_text_model();
+    let model = ModelSource::new(dir.path().to_str().unwrap());
+    let enc = TextEncoder::load(&model, Weights::Frozen, DType::F32, &Device::Cpu).unwrap();
+    let texts = [
+        "good film",
+        "it was not very fun but the music was great",
+        "ok",
+        "the cat sat on the mat",
+        "bad",
+    ];
+    let buckets = enc.tokenize_by_length(&texts, 2).unwrap();
+    let rows: Vec<usize> = buckets.iter().flat_map(|b| b.rows.clone()).collect();
+    assert_eq!(rows, [1, 3, 0, 2, 4], "longest first, ties in input order");
+    assert_eq!(buckets[0].batch.ids.dims(), &[2, 12]);
+    assert_eq!(
+        buckets[2].batch.ids.dims(),
+        &[1, 3],
+        "padded to its own longest"
+    );
+    let lengths: Vec<Tensor> = buckets
+        .iter()
+        .map(|b| b.batch.mask.sum(1).unwrap())
+        .collect();
+    let lengths = Bucket::restore(&buckets, &lengths).unwrap();
+    assert_eq!(lengths.to_vec1::<u32>().unwrap(), [4, 12, 3, 8, 3]);
+    assert!(enc.tokenize_by_length(&texts, 0).is_err());
+    assert!(enc.tokenize_by_length::<&str>(&[], 2).is_err());
+    assert!(Bucket::restore(&buckets, &lengths_of(&buckets)[..1]).is_err());
+    // embed_all: in input order, each row as the sentence embedded alone
+    let embedder = Embedder::new(enc, vec![Pooling::Mean, Pooling::Max], None).unwrap();
+    let all = embedder.embed_all(&texts, 2, true).unwrap();
+    for (i, text) in texts.iter().enumerate() {
+        let alone = embedder.embed(&[text], true).unwrap();
+        let row = all.get(i).unwrap().unsqueeze(0).unwrap();
+        let diff = max_abs_diff(&alone, &row);
+        assert!(diff < 1e-5, "sentence {i} differs by {diff}");
+    }
+}
+
+fn lengths_of(buckets: &[Bucket]) -> Vec<Tensor> {
+    buckets
+        .iter()
+        .map(|b| b.batch.mask.sum(1).unwrap())
+        .collect()
 }
 
 #[test]
@@ -129,6 +177,22 @@ fn minilm_matches_sentence_transformers() {
     }
     eprintln!("worst cosine vs sentence-transformers: {worst:.8}");
     assert!(worst >= 0.9999, "worst cosine {worst}");
+    // the fused frozen path against the differentiable one, on the real weights: candle's
+    // fused layer norm takes the variance in one pass (E[x²] - mean²), which over six layers
+    // moves hidden states of size ~6 by ~2e-5, so the bound is relative to the largest
+    let mut trainable =
+        TextEncoder::load(&model, Weights::Frozen, DType::F32, &Device::Cpu).unwrap();
+    trainable.bert_mut().set_trainable(Trainable::All);
+    let batch = enc.tokenize(&texts).unwrap();
+    let fused = enc.forward(&batch).unwrap();
+    let diff = max_abs_diff(&fused, &trainable.forward(&batch).unwrap());
+    let scale = fused.abs().unwrap().flatten_all().unwrap().max(0).unwrap();
+    let relative = diff / scale.to_scalar::<f32>().unwrap();
+    eprintln!("fused vs differentiable ops: max |diff| {diff:e}, relative {relative:e}");
+    assert!(
+        relative < 1e-5,
+        "fused frozen path differs by {relative:e} of the largest"
+    );
     // one sentence alone equals the same sentence in a padded batch
     let alone = embed(&enc, &texts[10..11], Pooling::Mean);
     let batch = embed(&enc, &texts, Pooling::Mean)

@@ -328,3 +328,37 @@ fn the_same_seed_trains_the_same_model_bit_for_bit() {
     assert_eq!(run(5), run(5));
     assert_ne!(run(5), run(6));
 }
+
+#[test]
+fn cached_frozen_outputs_train_the_same_numbers() {
+    use ddcl_readout::FrozenOutputs;
+    let dir = tiny_text_model();
+    for encoder in ["1", "frozen"] {
+        let run = |mode: FrozenOutputs| {
+            let mut cfg = config(dir.path(), encoder);
+            cfg.train.log = None;
+            cfg.train.checkpoint = None;
+            let (mut t, batches) = trainer(dir.path(), cfg);
+            t.set_frozen_outputs(mode);
+            let losses: Vec<u64> = (0..3)
+                .map(|_| t.train_epoch(&batches).unwrap().loss.to_bits())
+                .collect();
+            let kept = t.model().encoder.bert().kept_frozen_outputs().unwrap();
+            (losses, snapshot(&t), kept)
+        };
+        let (cached, cached_vars, kept) = run(FrozenOutputs::Cached);
+        let (fresh, fresh_vars, none) = run(FrozenOutputs::PerExample);
+        assert_eq!(cached, fresh, "{encoder}: losses, bit for bit");
+        assert_eq!(cached_vars, fresh_vars, "{encoder}: variables, bit for bit");
+        assert_eq!((kept, none), (8, 0), "{encoder}: one output per example");
+        // the padded batch sums in another order: the same run up to rounding
+        let (batched, _, _) = run(FrozenOutputs::Batched);
+        for (a, b) in cached.iter().zip(&batched) {
+            let (a, b) = (f64::from_bits(*a), f64::from_bits(*b));
+            assert!(
+                (a - b).abs() < 1e-5 * a.abs().max(1.0),
+                "{encoder}: {a} vs {b}"
+            );
+        }
+    }
+}

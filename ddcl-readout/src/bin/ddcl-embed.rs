@@ -209,7 +209,8 @@ fn read_lines(reader: impl BufRead, name: &Path) -> Result<Vec<String>> {
         .map_err(|e| io(name, e))
 }
 
-/// Embeds `lines` in batches and writes one JSON object per line to `out` (named `name`).
+/// Embeds `lines` in length-sorted batches and writes one JSON object per line, in input
+/// order, to `out` (named `name`).
 fn write_vectors(
     embedder: &Embedder,
     lines: &[String],
@@ -218,16 +219,19 @@ fn write_vectors(
     out: &mut impl Write,
     name: &Path,
 ) -> Result<()> {
-    for (b, chunk) in lines.chunks(batch_size).enumerate() {
-        let vectors = embedder.embed(chunk, normalize)?.to_vec2::<f32>()?;
-        for (i, (text, vector)) in chunk.iter().zip(vectors).enumerate() {
-            let record = serde_json::json!({
-                "line": b * batch_size + i + 1,
-                "text": text,
-                "vector": vector,
-            });
-            writeln!(out, "{record}").map_err(|e| io(name, e))?;
-        }
+    if lines.is_empty() {
+        return out.flush().map_err(|e| io(name, e));
+    }
+    let vectors = embedder
+        .embed_all(lines, batch_size, normalize)?
+        .to_vec2::<f32>()?;
+    for (i, (text, vector)) in lines.iter().zip(vectors).enumerate() {
+        let record = serde_json::json!({
+            "line": i + 1,
+            "text": text,
+            "vector": vector,
+        });
+        writeln!(out, "{record}").map_err(|e| io(name, e))?;
     }
     out.flush().map_err(|e| io(name, e))
 }

@@ -2,7 +2,7 @@
 
 use candle_core::Tensor;
 
-use crate::{Result, Trainable};
+use crate::{FrozenOutputs, Result, Trainable};
 
 /// An encoder the trainer can drive: it turns a batch into hidden states and a mask, and says
 /// which of its variables train.
@@ -17,4 +17,9 @@ pub trait Encode {
     fn set_trainable(&mut self, trainable: Trainable);
     /// Whether the variable `name` (relative to the encoder's root) trains.
     fn is_trainable(&self, name: &str) -> bool;
+    /// Chooses how the part that does not train is computed (the trainer asks for
+    /// [`FrozenOutputs::Cached`]). Encoders that always run it on the padded batch ignore it.
+    fn set_frozen_outputs(&mut self, mode: FrozenOutputs) {
+        let _ = mode;
+    }
 }

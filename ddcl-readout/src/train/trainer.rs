@@ -13,7 +13,7 @@ use super::labels::{check_labels, hits};
 use super::record::{EpochRecord, StepRecord};
 use super::steplog::StepLog;
 use super::{state, timescale};
-use crate::{AdamW, Error, ReadoutOutput, Result, RunConfig};
+use crate::{AdamW, Error, FrozenOutputs, ReadoutOutput, Result, RunConfig};
 
 /// Trains a [`Classifier`] with separate AdamW groups for encoder (`lr_encoder`), prototypes
 /// and temperature (`lr_prototypes`) and head (`lr_head`), on `cross_entropy + lambda * L_SQ`.
@@ -28,12 +28,14 @@ pub struct Trainer<E> {
     step: usize,
     epoch: usize,
     log: Option<StepLog>,
+    frozen_outputs: FrozenOutputs,
 }
 
 impl<E: Encode> Trainer<E> {
     /// A trainer for `encoder` (whose trainable variables, if any, are in `varmap` under
     /// [`crate::ENCODER`]). Builds readout and head in `varmap`. Refuses at once when the
-    /// policy is `refuse` and `lr_encoder / lr_prototypes` exceeds the bound.
+    /// policy is `refuse` and `lr_encoder / lr_prototypes` exceeds the bound. The encoder's
+    /// frozen part is computed once per example and kept ([`FrozenOutputs::Cached`]).
     pub fn new(mut encoder: E, cfg: RunConfig, varmap: VarMap, dtype: DType) -> Result<Self> {
         cfg.validate()?;
         let device = match varmap.all_vars().first() {
@@ -41,6 +43,7 @@ impl<E: Encode> Trainer<E> {
             None => candle_core::Device::Cpu,
         };
         encoder.set_trainable(cfg.train.encoder);
+        encoder.set_frozen_outputs(FrozenOutputs::Cached);
         let t = &cfg.train;
         timescale::check_rates(t)?;
         let vb = crate::seeded_builder(&varmap, t.seed, dtype, &device);
@@ -55,7 +58,21 @@ impl<E: Encode> Trainer<E> {
             step: 0,
             epoch: 0,
             log,
+            frozen_outputs: FrozenOutputs::Cached,
         })
+    }
+
+    /// Chooses how the encoder's frozen part is computed (default [`FrozenOutputs::Cached`];
+    /// [`FrozenOutputs::PerExample`] gives the same numbers without keeping them).
+    ///
+    /// ```no_run
+    /// # fn f(t: &mut ddcl_readout::Trainer<ddcl_readout::TextEncoder>) {
+    /// t.set_frozen_outputs(ddcl_readout::FrozenOutputs::PerExample);
+    /// # }
+    /// ```
+    pub fn set_frozen_outputs(&mut self, mode: FrozenOutputs) {
+        self.frozen_outputs = mode;
+        self.model.encoder.set_frozen_outputs(mode);
     }
 
     /// The model.
@@ -213,10 +230,12 @@ impl<E: Encode> Trainer<E> {
     }
 
     /// Restores a checkpoint written by [`Trainer::save`]: every readout and head variable
-    /// must be present with the model's shape; encoder weights are restored when stored.
+    /// must be present with the model's shape; encoder weights are restored when stored (and
+    /// the kept frozen outputs forgotten).
     pub fn resume(&mut self, path: &Path) -> Result<()> {
         let device = self.model.readout.prototypes().device().clone();
         (self.step, self.epoch) = state::restore(path, &self.varmap, &mut self.opt, &device)?;
+        self.model.encoder.set_frozen_outputs(self.frozen_outputs);
         Ok(())
     }
 }
