@@ -21,7 +21,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
-use ddcl_readout::{AtomicFile, ImageEncoder, ModelSource, TextEncoder};
+use ddcl_readout::{AtomicFile, Bucket, ImageEncoder, ModelSource, TextEncoder};
 
 use crate::data::{Dataset, Inputs};
 use crate::error::{Error, Result};
@@ -175,31 +175,42 @@ pub fn encode(
         _ => "texts",
     };
     let pb = Progress::new(n, &format!("encoding {}", data.name), unit);
-    let mut parts: Vec<(Tensor, Tensor)> = Vec::new();
-    for start in (0..n).step_by(batch.max(1)) {
-        let end = (start + batch).min(n);
-        let (h, m) = match (&encoder, &data.inputs) {
-            (Encoder::Text(e), Inputs::Text(texts)) => {
-                let b = e.tokenize(&texts[start..end])?;
-                (e.forward(&b)?, b.mask.to_dtype(DType::U8)?)
-            }
-            (Encoder::Image(e), Inputs::Images(images)) => {
-                let h = e.forward(&e.pixels(&images[start..end])?)?;
-                let (b, t, _) = h.dims3()?;
-                (h, Tensor::ones((b, t), DType::U8, &Device::Cpu)?)
-            }
-            _ => {
-                return Err(Error::Config(format!(
-                    "{}: the encoder does not fit the data",
-                    data.name
-                )))
-            }
-        };
+    // token states with padding zeroed, as (hidden, mask) per batch
+    let zeroed = |h: Tensor, m: Tensor| -> Result<(Tensor, Tensor)> {
         let h = h
             .to_dtype(DType::F32)?
             .broadcast_mul(&m.to_dtype(DType::F32)?.unsqueeze(2)?)?;
-        parts.push((h, m));
-        pb.inc((end - start) as u64);
+        Ok((h, m))
+    };
+    let mut parts: Vec<(Tensor, Tensor)> = Vec::new();
+    // texts go in batches of similar length (little padding), put back in order at the end
+    let mut buckets: Vec<Bucket> = Vec::new();
+    match (&encoder, &data.inputs) {
+        (Encoder::Text(e), Inputs::Text(texts)) => {
+            buckets = e.tokenize_by_length(texts, batch.max(1))?;
+            for b in &buckets {
+                parts.push(zeroed(
+                    e.forward(&b.batch)?,
+                    b.batch.mask.to_dtype(DType::U8)?,
+                )?);
+                pb.inc(b.rows.len() as u64);
+            }
+        }
+        (Encoder::Image(e), Inputs::Images(images)) => {
+            for start in (0..n).step_by(batch.max(1)) {
+                let end = (start + batch).min(n);
+                let h = e.forward(&e.pixels(&images[start..end])?)?;
+                let (b, t, _) = h.dims3()?;
+                parts.push(zeroed(h, Tensor::ones((b, t), DType::U8, &Device::Cpu)?)?);
+                pb.inc((end - start) as u64);
+            }
+        }
+        _ => {
+            return Err(Error::Config(format!(
+                "{}: the encoder does not fit the data",
+                data.name
+            )))
+        }
     }
     pb.finish_and_clear();
     let tmax = parts
@@ -222,7 +233,11 @@ pub fn encode(
             .iter()
             .map(|p| pad(pick(p)))
             .collect::<Result<Vec<_>>>()?;
-        Ok(Tensor::cat(&padded, 0)?)
+        Ok(if buckets.is_empty() {
+            Tensor::cat(&padded, 0)?
+        } else {
+            Bucket::restore(&buckets, &padded)?
+        })
     };
     let states = States {
         hidden: cat(|p| &p.0)?,
