@@ -398,7 +398,6 @@ impl BenchConfig {
             }
         }
         self.fit.steps = self.fit.steps.min(30);
-        self.probe.steps = self.probe.steps.min(150);
         if let Some(j) = &mut self.joint {
             j.limit = j.limit.min(120);
             j.epochs = 1;

@@ -43,6 +43,10 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// The probe's L-BFGS solver failed (argmin's message), e.g. a line search that found no
+    /// point of sufficient decrease.
+    #[error("probe solver: {0}")]
+    Solver(String),
     /// Things that must pair up or be present do not: predictions and labels of unequal
     /// length, a baseline on other splits, no test example.
     #[error("{name}: expected {expected}, got {got}")]

@@ -22,6 +22,7 @@ mod data;
 mod encoders;
 mod error;
 mod features;
+mod kmeans;
 mod methods;
 mod metrics;
 mod outdir;
@@ -45,11 +46,12 @@ pub use config::{
 pub use data::{data_dir, load, split, DataSource, Dataset, Inputs};
 pub use error::{Error, Result};
 pub use features::{encode, CacheKey, Encoder, ModelFiles, FORMAT};
+pub use kmeans::{kmeans, KMeans};
 pub use methods::{auto_tau, FitConfig, Fitted, Method, Tau};
 pub use metrics::{accuracy, ari, hungarian_accuracy, mean_std, nmi};
 pub use outdir::{check_out, replace_dir};
 pub use pipeline::run;
-pub use probe::{kmeans, probe, standardise, ProbeConfig};
+pub use probe::{probe, standardise, CvScores, Logistic, ProbeConfig, ProbeFit, ProbeRecord};
 pub use progress::{progress, Progress, LINE_EVERY};
 pub use report::{markdown, plots};
 pub use results::{

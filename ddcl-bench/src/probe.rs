@@ -1,54 +1,88 @@
-//! Linear probe (multinomial logistic regression trained in candle) and k-means.
+//! The linear probe: scikit-learn's L2-penalised logistic regression, solved to convergence by
+//! L-BFGS in f64, with its `C` fixed or chosen by stratified k-fold cross-validation on the
+//! training split.
 
-use candle_core::{DType, Device, Tensor, Var, D};
-use ddcl_readout::{AdamW, Group};
-use rand::{rngs::StdRng, Rng, SeedableRng};
+mod config;
+mod cv;
+mod folds;
+mod logistic;
+mod objective;
+mod standardise;
+mod stop;
+
+use candle_core::Tensor;
+use serde::Serialize;
+
+pub use config::ProbeConfig;
+pub use cv::CvScores;
+pub use logistic::Logistic;
+pub use standardise::standardise;
 
 use crate::error::Result;
+use cv::cross_validate;
+use logistic::{check_labels, features};
 
-/// Standardises features with the training set's mean and standard deviation.
-pub fn standardise(train: &Tensor, test: &Tensor) -> Result<(Tensor, Tensor)> {
-    let mean = train.mean_keepdim(0)?;
-    let std = train
-        .broadcast_sub(&mean)?
-        .sqr()?
-        .mean_keepdim(0)?
-        .sqrt()?
-        .maximum(1e-6)?;
-    let f = |x: &Tensor| -> Result<Tensor> { Ok(x.broadcast_sub(&mean)?.broadcast_div(&std)?) };
-    Ok((f(train)?, f(test)?))
+/// One probe fit: the test rows' predictions and probabilities, and what results.json records.
+///
+/// ```
+/// use candle_core::{Device, Tensor};
+/// let x = Tensor::new(&[[0f32], [1.], [9.], [10.]], &Device::Cpu)?;
+/// let fit = ddcl_bench::probe(&x, &[0, 0, 1, 1], &x, 2, &ddcl_bench::ProbeConfig::fixed(1.0))?;
+/// assert_eq!(fit.pred, [0, 0, 1, 1]);
+/// assert_eq!(fit.proba.len(), 4 * 2);
+/// # Ok::<(), ddcl_bench::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeFit {
+    /// Predicted class of each test row.
+    pub pred: Vec<usize>,
+    /// Class probabilities of the test rows, (M, K) row-major.
+    pub proba: Vec<f64>,
+    /// How `C` was chosen and how the final fit went.
+    pub record: ProbeRecord,
 }
 
-/// Settings of the logistic-regression probe.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProbeConfig {
-    /// Full-batch AdamW steps.
-    pub steps: usize,
-    /// Learning rate.
-    pub lr: f64,
-    /// L2 penalty on the weights.
-    pub l2: f64,
+/// How one probe fit went, as results.json records it.
+///
+/// ```
+/// use candle_core::{Device, Tensor};
+/// let x = Tensor::new(&[[0f32], [1.], [2.], [8.], [9.], [10.]], &Device::Cpu)?;
+/// let cfg = ddcl_bench::ProbeConfig { folds: 2, ..Default::default() };
+/// let fit = ddcl_bench::probe(&x, &[0, 0, 0, 1, 1, 1], &x, 2, &cfg)?;
+/// let cv = fit.record.cv.as_ref().expect("c is cross-validated by default");
+/// assert_eq!(cv.grid, cfg.grid);
+/// assert_eq!(fit.record.c, cv.best());
+/// assert!(fit.record.converged && fit.record.standardised);
+/// # Ok::<(), ddcl_bench::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProbeRecord {
+    /// The `C` of the final fit.
+    pub c: f64,
+    /// Whether the features were standardised.
+    pub standardised: bool,
+    /// The cross-validation that chose `C` (`None` when `probe.c` fixed it).
+    pub cv: Option<CvScores>,
+    /// L-BFGS iterations of the final fit.
+    pub iterations: usize,
+    /// Whether the final fit converged before `max_iter`.
+    pub converged: bool,
 }
 
-impl Default for ProbeConfig {
-    fn default() -> Self {
-        Self {
-            steps: 300,
-            lr: 0.05,
-            l2: 1e-3,
-        }
-    }
-}
-
-/// Fits multinomial logistic regression on standardised `train` features (N, F) with labels,
-/// from zero weights (deterministic), and predicts the classes of `test`.
+/// Fits logistic regression on `train` features (N, F) with `labels` (each below `classes`)
+/// and predicts the classes of `test` (M, F); deterministic. `C` is `cfg.c`, or chosen over
+/// `cfg.grid` by `cfg.folds`-fold stratified cross-validation on `train` (N ≥ folds); with
+/// `cfg.standardise` the features are standardised with the training rows' statistics. The
+/// settings and inputs are checked before any work.
+///
+/// With [`ProbeConfig::fixed`]`(1.0)` this is scikit-learn's `LogisticRegression()`.
 ///
 /// ```
 /// use candle_core::{Device, Tensor};
 /// let x = Tensor::new(&[[0f32, 0.], [0., 1.], [5., 5.], [5., 6.]], &Device::Cpu)?;
-/// let pred = ddcl_bench::probe(&x, &[0, 0, 1, 1], &x, 2, &Default::default())?;
-/// assert_eq!(pred, [0, 0, 1, 1]);
+/// let fit = ddcl_bench::probe(&x, &[0, 0, 1, 1], &x, 2, &ddcl_bench::ProbeConfig::fixed(1.0))?;
+/// assert_eq!(fit.pred, [0, 0, 1, 1]);
+/// assert_eq!((fit.record.c, fit.record.cv.is_none()), (1.0, true));
 /// # Ok::<(), ddcl_bench::Error>(())
 /// ```
 pub fn probe(
@@ -57,95 +91,42 @@ pub fn probe(
     test: &Tensor,
     classes: usize,
     cfg: &ProbeConfig,
-) -> Result<Vec<usize>> {
-    let (train, test) = standardise(&train.to_dtype(DType::F32)?, &test.to_dtype(DType::F32)?)?;
-    let f = train.dim(1)?;
-    let dev = train.device();
-    let w = Var::zeros((f, classes), DType::F32, dev)?;
-    let b = Var::zeros(classes, DType::F32, dev)?;
-    let y = Tensor::new(labels.iter().map(|&l| l as u32).collect::<Vec<_>>(), dev)?;
-    let vars = vec![("w".to_string(), w.clone()), ("b".to_string(), b.clone())];
-    let mut opt = AdamW::new(
-        vec![Group {
-            name: "probe".into(),
-            lr: cfg.lr,
-            vars,
-        }],
-        0.0,
-    )?;
-    for _ in 0..cfg.steps {
-        let logits = train.matmul(w.as_tensor())?.broadcast_add(b.as_tensor())?;
-        let loss = (candle_nn::loss::cross_entropy(&logits, &y)?
-            + (w.as_tensor().sqr()?.sum_all()? * cfg.l2)?)?;
-        opt.step(&loss.backward()?)?;
-    }
-    let logits = test.matmul(w.as_tensor())?.broadcast_add(b.as_tensor())?;
-    Ok(logits
-        .argmax(D::Minus1)?
-        .to_vec1::<u32>()?
-        .into_iter()
-        .map(|x| x as usize)
-        .collect())
-}
-
-/// k-means with k-means++ seeding and Lloyd iterations, best of `restarts` by inertia;
-/// returns each row's cluster.
-///
-/// ```
-/// use candle_core::{Device, Tensor};
-/// let x = Tensor::new(&[[0f32], [0.1], [10.], [10.2]], &Device::Cpu)?;
-/// let c = ddcl_bench::kmeans(&x, 2, 3, 0)?;
-/// assert!(c[0] == c[1] && c[2] == c[3] && c[0] != c[2]);
-/// # Ok::<(), ddcl_bench::Error>(())
-/// ```
-pub fn kmeans(x: &Tensor, k: usize, restarts: usize, seed: u64) -> Result<Vec<usize>> {
-    let rows: Vec<Vec<f64>> = x.to_dtype(DType::F64)?.to_vec2()?;
-    let n = rows.len();
-    if n == 0 || k == 0 {
-        return Ok(vec![0; n]);
-    }
-    let dist = |a: &[f64], b: &[f64]| a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f64>();
-    let mut best: Option<(f64, Vec<usize>)> = None;
-    for r in 0..restarts.max(1) {
-        let mut rng = StdRng::seed_from_u64(seed.wrapping_add(r as u64));
-        let t = Tensor::new(rows.concat(), &Device::Cpu)?.reshape((1, n, rows[0].len()))?;
-        let init = ddcl_core::kmeans_pp(&t, None, k.min(n), rng.random())?;
-        let mut centres: Vec<Vec<f64>> = init.to_vec2()?;
-        let mut assign = vec![0usize; n];
-        for _ in 0..100 {
-            let mut changed = false;
-            for (i, row) in rows.iter().enumerate() {
-                let a = (0..centres.len())
-                    .min_by(|&p, &q| dist(row, &centres[p]).total_cmp(&dist(row, &centres[q])))
-                    .unwrap_or(0);
-                changed |= a != assign[i];
-                assign[i] = a;
-            }
-            for (c, centre) in centres.iter_mut().enumerate() {
-                let members: Vec<&Vec<f64>> = rows
-                    .iter()
-                    .zip(&assign)
-                    .filter(|(_, &a)| a == c)
-                    .map(|(r, _)| r)
-                    .collect();
-                if !members.is_empty() {
-                    for (j, v) in centre.iter_mut().enumerate() {
-                        *v = members.iter().map(|m| m[j]).sum::<f64>() / members.len() as f64;
-                    }
-                }
-            }
-            if !changed {
-                break;
-            }
+) -> Result<ProbeFit> {
+    cfg.check()?;
+    let train = features(train, "train", None)?;
+    let (n, f) = train.dims2()?;
+    let test = features(test, "test", Some(f))?;
+    check_labels(labels, n, classes)?;
+    if cfg.c.is_none() && n < cfg.folds {
+        return Err(ddcl_core::Error::Shape {
+            name: "train",
+            expected: format!("at least probe.folds = {} rows", cfg.folds),
+            got: vec![n, f],
         }
-        let inertia: f64 = rows
-            .iter()
-            .zip(&assign)
-            .map(|(r, &a)| dist(r, &centres[a]))
-            .sum();
-        if best.as_ref().is_none_or(|(b, _)| inertia < *b) {
-            best = Some((inertia, assign));
-        }
+        .into());
     }
-    Ok(best.map(|(_, a)| a).unwrap_or_default())
+    let (c, cv) = match cfg.c {
+        Some(c) => (c, None),
+        None => {
+            let cv = cross_validate(&train, labels, classes, cfg)?;
+            (cv.best(), Some(cv))
+        }
+    };
+    let (train, test) = if cfg.standardise {
+        standardise(&train, &test)?
+    } else {
+        (train, test)
+    };
+    let model = Logistic::fit_from(&train, labels, classes, c, cfg, None)?;
+    Ok(ProbeFit {
+        pred: model.predict(&test)?,
+        proba: model.proba(&test)?,
+        record: ProbeRecord {
+            c,
+            standardised: cfg.standardise,
+            cv,
+            iterations: model.iterations,
+            converged: model.converged,
+        },
+    })
 }

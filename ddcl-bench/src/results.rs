@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::config::BenchConfig;
+use crate::probe::ProbeRecord;
 
 /// Version of the results' JSON layout.
 pub const SCHEMA: &str = "ddcl-bench/1";
@@ -145,6 +146,8 @@ pub struct ProbeRow {
     pub mean: f64,
     /// Sample standard deviation over seeds.
     pub std: f64,
+    /// Each seed's probe: the `C` it used, the cross-validation that chose it, convergence.
+    pub probe: Vec<ProbeRecord>,
 }
 
 /// Protocol 2 result.

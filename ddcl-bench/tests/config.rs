@@ -25,7 +25,7 @@ fit:
   lr: 0.1
   batch: 2
   tau: auto
-probe: { steps: 1, lr: 0.1, l2: 0.0 }
+probe: { c: 1.0 }
 kmeans_restarts: 1
 joint:
   dataset: a
@@ -146,9 +146,9 @@ fn each_bad_setting_is_an_error_naming_its_key() {
             "expected `auto` or a number > 0",
         ),
         (
-            "probe: { steps: 1, lr: 0.1, l2: 0.0 }",
-            "probe: { steps: 1, lr: 0.1, l2: 0.0, x: 1 }",
-            "probe: unknown field `x`",
+            "probe: { c: 1.0 }",
+            "probe: { c: -1.0 }",
+            "probe.c must be finite and > 0",
         ),
         (
             "kmeans_restarts: 1",

@@ -59,13 +59,8 @@ fn the_probe_learns_a_linear_rule_and_kmeans_finds_blobs() {
         .reshape((40, 2))
         .unwrap();
     let (tr, te) = (x.narrow(0, 0, 30).unwrap(), x.narrow(0, 30, 10).unwrap());
-    let cfg = ProbeConfig {
-        steps: 300,
-        lr: 0.1,
-        l2: 0.0,
-    };
-    let pred = probe(&tr, &y[..30], &te, 2, &cfg).unwrap();
-    assert_eq!(pred, y[30..]);
+    let fit = probe(&tr, &y[..30], &te, 2, &ProbeConfig::default()).unwrap();
+    assert_eq!(fit.pred, y[30..]);
 
     // three well separated blobs, labels in a scrambled order
     let centres = [[0.0f32, 0.0], [10.0, 0.0], [0.0, 10.0]];
@@ -79,6 +74,6 @@ fn the_probe_learns_a_linear_rule_and_kmeans_finds_blobs() {
         })
         .collect();
     let x = Tensor::from_vec(blob, (30, 2), &dev).unwrap();
-    let clusters = kmeans(&x, 3, 3, 0).unwrap();
+    let clusters = kmeans(&x, 3, 3, 0).unwrap().labels;
     assert!(close(hungarian_accuracy(&clusters, &truth), 1.0));
 }

@@ -101,7 +101,7 @@ fn the_command_checks_out_before_any_work() {
         &cfg,
         "seeds: [0]\ntrain_share: 0.7\ntext_model: m\nimage_model: m\nbatch_size: 4\n\
          cache: cache\ndatasets:\n  - { name: a, source: text_file, path: missing.csv, limit: 0 }\n\
-         methods: [mean]\nfit: { steps: 1, lr: 0.1, batch: 2 }\nprobe: { steps: 1, lr: 0.1, l2: 0.0 }\n\
+         methods: [mean]\nfit: { steps: 1, lr: 0.1, batch: 2 }\nprobe: { c: 1.0 }\n\
          kmeans_restarts: 1\n",
     )
     .unwrap();

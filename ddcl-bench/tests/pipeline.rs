@@ -93,7 +93,7 @@ datasets:
   - {{ name: blobs, source: tabular_file, path: {d}/table.csv, label_column: class, limit: 0 }}
 methods: [cls, mean, max, mean_sqrt_len_tokens, weightedmean, lasttoken, "ddcl:4:mixture", "ddcl:3:slots", "pma:2"]
 fit: {{ steps: 5, lr: 0.05, batch: 8, tau: auto }}
-probe: {{ steps: 50, lr: 0.1, l2: 1.0e-4 }}
+probe: {{ folds: 2, grid: [0.1, 1.0] }}
 kmeans_restarts: 2
 joint: {{ dataset: reviews, limit: 40, epochs: 2, batch_size: 8, encoder: 1, prototypes: 4,
           summary: mixture, lr_encoder: 1.0e-4, lr_prototypes: 1.0e-2, lr_head: 1.0e-2, lambda: 0.01 }}
@@ -315,7 +315,7 @@ fn serde_yaml_text(dir: &Path) -> String {
         "seeds: [0]\ntrain_share: 0.7\ntext_model: m\nimage_model: m\nbatch_size: 4\ncache: {}\n\
          datasets:\n  - {{ name: a, source: text_file, path: x.csv, limit: 0 }}\n\
          methods: [cls, mean]\nfit: {{ steps: 1, lr: 0.1, batch: 2 }}\n\
-         probe: {{ steps: 1, lr: 0.1, l2: 0.0 }}\nkmeans_restarts: 1\n",
+         probe: {{ c: 1.0 }}\nkmeans_restarts: 1\n",
         dir.display()
     )
 }

@@ -5,9 +5,10 @@ use ddcl_readout::Pooling;
 
 use super::{Context, Encoded};
 use crate::error::Result;
+use crate::kmeans::kmeans;
 use crate::methods::Method;
 use crate::metrics::{ari, hungarian_accuracy, nmi};
-use crate::probe::{kmeans, standardise};
+use crate::probe::standardise;
 use crate::progress::progress;
 use crate::results::ClusterRow;
 
@@ -35,7 +36,7 @@ pub fn run(ctx: &Context, set: &Encoded) -> Result<Vec<ClusterRow>> {
         let fitted = m.fit(states, &data.labels, classes, &cfg.fit, seed)?;
         let f = fitted.features(states, 64)?;
         let (f, _) = standardise(&f, &f)?;
-        let c = kmeans(&f, classes, cfg.kmeans_restarts, seed)?;
+        let c = kmeans(&f, classes, cfg.kmeans_restarts, seed)?.labels;
         row(format!("k-means({m})"), &c);
         pb.inc(1);
     }

@@ -18,7 +18,7 @@ pub fn run(ctx: &Context, set: &Encoded) -> Result<Vec<ProbeRow>> {
     );
     let mut rows = Vec::new();
     for m in &cfg.methods {
-        let mut accs = Vec::new();
+        let (mut accs, mut fits) = (Vec::new(), Vec::new());
         for &seed in &cfg.seeds {
             let (tr, te) = split(data.len(), cfg.train_share, seed);
             let (s_tr, s_te) = (states.rows(&tr)?, states.rows(&te)?);
@@ -26,8 +26,9 @@ pub fn run(ctx: &Context, set: &Encoded) -> Result<Vec<ProbeRow>> {
             let y_te: Vec<usize> = te.iter().map(|&i| data.labels[i]).collect();
             let fitted = m.fit(&s_tr, &y_tr, data.classes.len(), &cfg.fit, seed)?;
             let (f_tr, f_te) = (fitted.features(&s_tr, 64)?, fitted.features(&s_te, 64)?);
-            let pred = probe(&f_tr, &y_tr, &f_te, data.classes.len(), &cfg.probe)?;
-            accs.push(accuracy(&pred, &y_te));
+            let fit = probe(&f_tr, &y_tr, &f_te, data.classes.len(), &cfg.probe)?;
+            accs.push(accuracy(&fit.pred, &y_te));
+            fits.push(fit.record);
             pb.inc(1);
         }
         let (mean, std) = mean_std(&accs);
@@ -38,6 +39,7 @@ pub fn run(ctx: &Context, set: &Encoded) -> Result<Vec<ProbeRow>> {
             accuracy: accs,
             mean,
             std,
+            probe: fits,
         });
     }
     pb.finish_and_clear();
