@@ -55,8 +55,8 @@ pub use probe::{probe, standardise, CvScores, Logistic, ProbeConfig, ProbeFit, P
 pub use progress::{progress, Progress, LINE_EVERY};
 pub use report::{markdown, plots};
 pub use results::{
-    ClusterRow, DatasetInfo, JointRow, Machine, ProbeRow, Results, SpeedRow, SplitInfo, SweepRow,
-    TabularRow, SCHEMA,
+    ClusterRow, DatasetInfo, JointRow, Machine, ProbeRow, Results, SpeedRow, SplitInfo, StatsInfo,
+    SweepRow, TabularRow, SCHEMA,
 };
 pub use speed::speed;
 pub use states::States;

@@ -20,8 +20,10 @@ static ALLOC: ddcl_bench::CountingAlloc = ddcl_bench::CountingAlloc;
 /// Does the DDCL readout beat mean pooling and CLS, where, by how much, and at what cost?
 ///
 /// Runs the protocols of the config on its datasets and writes `results.json` (schema
-/// `ddcl-bench/1`: config, seeds, splits, git revision, machine, every number), `report.md` (the
-/// tables) and SVG plots (`accuracy.svg`, `sweep.svg`, `speed.svg`) into `--out`.
+/// `ddcl-bench/2`: config, seeds, splits, git revision, machine, every number with its n,
+/// standard error and 95% interval, each method's paired comparison with mean pooling, the
+/// per-example test predictions), `report.md` (the tables) and SVG plots (`accuracy.svg`,
+/// `sweep.svg`, `speed.svg`) into `--out`.
 ///
 /// Protocols: 1. frozen encoder, linear probe on each method's pooled features (mean ± std over
 /// seeds); 2. clustering (k-means on pooled features, and DDCL's own hard assignment with
@@ -46,8 +48,8 @@ static ALLOC: ddcl_bench::CountingAlloc = ddcl_bench::CountingAlloc;
 #[derive(Parser)]
 #[command(version, verbatim_doc_comment)]
 struct Args {
-    /// The YAML config (unknown keys are rejected). The default runs in about 9 minutes on
-    /// two CPU cores.
+    /// The YAML config (unknown keys are rejected). The default runs in an estimated 10-13
+    /// minutes on two CPU cores.
     #[arg(long, default_value = "configs/bench.yaml")]
     config: PathBuf,
     /// Output folder for results.json, report.md and the plots. Checked before any work; the

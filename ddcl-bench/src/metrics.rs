@@ -36,6 +36,12 @@ pub fn hungarian_accuracy(clusters: &[usize], truth: &[usize]) -> f64 {
     if truth.is_empty() {
         return 0.0;
     }
+    hungarian_matched(clusters, truth) as f64 / truth.len() as f64
+}
+
+/// Items whose cluster maps to their class under the best one-to-one matching (the numerator
+/// of [`hungarian_accuracy`]).
+pub(crate) fn hungarian_matched(clusters: &[usize], truth: &[usize]) -> usize {
     let t = contingency(clusters, truth);
     let n = t.len().max(t.first().map_or(0, Vec::len));
     // square weight matrix, rows = clusters, columns = classes
@@ -43,7 +49,7 @@ pub fn hungarian_accuracy(clusters: &[usize], truth: &[usize]) -> f64 {
         t.get(c).and_then(|row| row.get(k)).copied().unwrap_or(0) as i64
     });
     let (total, _) = kuhn_munkres(&weights);
-    total as f64 / truth.len() as f64
+    total as usize
 }
 
 fn entropy(counts: impl Iterator<Item = u64>, n: f64) -> f64 {
@@ -114,6 +120,10 @@ pub fn ari(clusters: &[usize], truth: &[usize]) -> f64 {
 }
 
 /// Mean and sample standard deviation.
+///
+/// ```
+/// assert_eq!(ddcl_bench::mean_std(&[1.0, 2.0, 3.0]), (2.0, 1.0));
+/// ```
 pub fn mean_std(xs: &[f64]) -> (f64, f64) {
     let n = xs.len() as f64;
     if xs.is_empty() {

@@ -84,6 +84,7 @@ fn describe(cfg: &BenchConfig, data: &Dataset) -> DatasetInfo {
             let at = |idx: Vec<usize>| idx.into_iter().map(|i| data.origin[i]).collect();
             SplitInfo {
                 seed,
+                labels: te.iter().map(|&i| data.labels[i]).collect(),
                 train: at(tr),
                 test: at(te),
             }

@@ -7,6 +7,10 @@ use plotters::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::results::Results;
+use crate::stats::{Interval, Paired};
+
+/// The standard error, in points, that a reported accuracy should not exceed.
+const SE_TARGET: f64 = 1.0;
 
 /// The Markdown report: every table of the run.
 pub fn markdown(r: &Results) -> String {
@@ -46,12 +50,26 @@ pub fn markdown(r: &Results) -> String {
         let methods: Vec<&str> = unique(r.probe.iter().map(|p| p.method.as_str()));
         let _ = writeln!(
             s,
-            "\n## 1. Frozen encoder, linear probe: test accuracy (mean ± std over seeds)\n"
+            "\n## 1. Frozen encoder, linear probe: test accuracy, %\n\n\
+             Every seed's test predictions pooled (n per dataset); ± is half the width of the \
+             Wilson 95% interval, SE the binomial standard error, both in points; † marks an SE \
+             above {SE_TARGET} point. Per-seed accuracies and their spread are in results.json.\n"
         );
+        let header: Vec<String> = datasets
+            .iter()
+            .map(|d| {
+                let n = r
+                    .probe
+                    .iter()
+                    .find(|p| p.dataset == *d)
+                    .map_or(0, |p| p.pooled.n);
+                format!("{d} (n = {n})")
+            })
+            .collect();
         let _ = writeln!(
             s,
             "| method | {} |\n|---|{}",
-            datasets.join(" | "),
+            header.join(" | "),
             "---|".repeat(datasets.len())
         );
         for m in &methods {
@@ -62,14 +80,14 @@ pub fn markdown(r: &Results) -> String {
                         .probe
                         .iter()
                         .filter(|p| p.dataset == *d)
-                        .map(|p| p.mean)
+                        .map(|p| p.pooled.value)
                         .fold(f64::MIN, f64::max);
                     r.probe
                         .iter()
                         .find(|p| p.dataset == *d && p.method == *m)
                         .map_or("—".into(), |p| {
-                            let cell = format!("{:.3} ± {:.3}", p.mean, p.std);
-                            if p.mean == best {
+                            let cell = accuracy_cell(&p.pooled);
+                            if p.pooled.value == best {
                                 format!("**{cell}**")
                             } else {
                                 cell
@@ -79,33 +97,78 @@ pub fn markdown(r: &Results) -> String {
                 .collect();
             let _ = writeln!(s, "| {m} | {} |", cells.join(" | "));
         }
+        let above: Vec<String> = datasets
+            .iter()
+            .filter_map(|d| {
+                let worst = r
+                    .probe
+                    .iter()
+                    .filter(|p| p.dataset == *d)
+                    .map(|p| 100.0 * p.pooled.se)
+                    .fold(0.0, f64::max);
+                (worst > SE_TARGET).then(|| format!("{d} (up to {worst:.2})"))
+            })
+            .collect();
+        let _ = if above.is_empty() {
+            writeln!(s, "\nEvery cell's SE is at most {SE_TARGET} point.")
+        } else {
+            writeln!(
+                s,
+                "\nSE above {SE_TARGET} point: {} — too few test examples there to resolve \
+                 differences of a point.",
+                above.join(", ")
+            )
+        };
+        let compared: Vec<(String, &Paired)> = r
+            .probe
+            .iter()
+            .filter_map(|p| {
+                let v = p.vs_mean.as_ref()?;
+                Some((format!("{} | {}", p.dataset, p.method), v))
+            })
+            .collect();
+        let _ = writeln!(s, "\n### Each method against mean pooling, same splits\n");
+        paired_table(&mut s, "dataset | method", &compared);
     }
     if !r.clustering.is_empty() {
-        let _ = writeln!(s, "\n## 2. Clustering (k = classes): accuracy (Hungarian), NMI, ARI\n\n| dataset | method | accuracy | NMI | ARI |\n|---|---|---|---|---|");
+        let _ = writeln!(s, "\n## 2. Clustering (k = classes): accuracy (Hungarian), NMI, ARI\n\nAccuracy in %, ± half the width of its Wilson 95% interval under the matching found (NMI and ARI: no interval, see results.json).\n\n| dataset | method | n | accuracy, % | NMI | ARI |\n|---|---|---|---|---|---|");
         for c in &r.clustering {
             let _ = writeln!(
                 s,
-                "| {} | {} | {:.3} | {:.3} | {:.3} |",
-                c.dataset, c.method, c.accuracy, c.nmi, c.ari
+                "| {} | {} | {} | {} | {:.3} | {:.3} |",
+                c.dataset,
+                c.method,
+                c.accuracy_interval.n,
+                accuracy_cell(&c.accuracy_interval),
+                c.nmi,
+                c.ari
             );
         }
     }
     if !r.joint.is_empty() {
-        let _ = writeln!(s, "\n## 3. Joint training under the timescale condition\n\n| method | test accuracy | loss per epoch | min separation per epoch | condition held |\n|---|---|---|---|---|");
+        let _ = writeln!(s, "\n## 3. Joint training under the timescale condition\n\n| method | test accuracy, % | n | loss per epoch | min separation per epoch | condition held |\n|---|---|---|---|---|---|");
         for j in &r.joint {
             let _ = writeln!(
                 s,
-                "| {} | {:.3} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} |",
                 j.method,
-                j.accuracy,
+                accuracy_cell(&j.interval),
+                j.interval.n,
                 fmt(&j.loss),
                 fmt(&j.separation),
                 j.timescale_held
             );
         }
+        let compared: Vec<(String, &Paired)> = r
+            .joint
+            .iter()
+            .filter_map(|j| Some((j.method.clone(), j.vs_mean.as_ref()?)))
+            .collect();
+        s.push('\n');
+        paired_table(&mut s, "method", &compared);
     }
     if !r.sweep.is_empty() {
-        let _ = writeln!(s, "\n## 4. Learning-rate ratio sweep (eps = eta_E / eta_P)\n\n| eps | within bound | test accuracy | min separation: first → last | V: first → last |\n|---|---|---|---|---|");
+        let _ = writeln!(s, "\n## 4. Learning-rate ratio sweep (eps = eta_E / eta_P)\n\n| eps | within bound | test accuracy, % | min separation: first → last | V: first → last |\n|---|---|---|---|---|");
         for w in &r.sweep {
             let ends = |x: &[f64]| {
                 format!(
@@ -116,10 +179,10 @@ pub fn markdown(r: &Results) -> String {
             };
             let _ = writeln!(
                 s,
-                "| {} | {} | {:.3} | {} | {} |",
+                "| {} | {} | {} | {} | {} |",
                 w.eps,
                 w.separated,
-                w.accuracy,
+                accuracy_cell(&w.interval),
                 ends(&w.separation),
                 ends(&w.v)
             );
@@ -127,14 +190,24 @@ pub fn markdown(r: &Results) -> String {
         let _ = writeln!(s, "\nPlot: `sweep.svg` (separation per step for each eps).");
     }
     if !r.tabular.is_empty() {
-        let _ = writeln!(s, "\n## 5. Tabular, features as tokens\n\n| method | test accuracy | majority class |\n|---|---|---|");
+        let _ = writeln!(s, "\n## 5. Tabular, features as tokens\n\n| method | test accuracy, % | n | majority class, % |\n|---|---|---|---|");
         for t in &r.tabular {
             let _ = writeln!(
                 s,
-                "| {} | {:.4} | {:.4} |",
-                t.method, t.accuracy, t.majority
+                "| {} | {} | {} | {:.2} |",
+                t.method,
+                accuracy_cell(&t.interval),
+                t.interval.n,
+                100.0 * t.majority
             );
         }
+        let compared: Vec<(String, &Paired)> = r
+            .tabular
+            .iter()
+            .filter_map(|t| Some((t.method.clone(), t.vs_mean.as_ref()?)))
+            .collect();
+        s.push('\n');
+        paired_table(&mut s, "method", &compared);
     }
     if !r.speed.is_empty() {
         let _ = writeln!(s, "\n## Speed (one batch through the real encoder; medians)\n\n| dataset | method | readout ms | readout tokens/s | readout vs mean | encoder + readout ms | tokens/s | examples/s | readout heap MiB |\n|---|---|---|---|---|---|---|---|---|");
@@ -155,6 +228,69 @@ pub fn markdown(r: &Results) -> String {
         }
     }
     s
+}
+
+/// `81.2 ± 1.3 (SE 0.68)`, in points, with † when the SE is above [`SE_TARGET`].
+fn accuracy_cell(i: &Interval) -> String {
+    let se = 100.0 * i.se;
+    let mark = if se > SE_TARGET { " †" } else { "" };
+    format!(
+        "{:.1} ± {:.1} (SE {se:.2}{mark})",
+        100.0 * i.value,
+        100.0 * i.half_width()
+    )
+}
+
+/// The paired comparisons `rows` (their leading cells, then the comparison) as a table whose
+/// leading columns are named `lead`; a sentence instead when there are none.
+fn paired_table(s: &mut String, lead: &str, rows: &[(String, &Paired)]) {
+    if rows.is_empty() {
+        let _ = writeln!(s, "No mean-pooling row in this run: no paired comparison.");
+        return;
+    }
+    let cols = lead.split('|').count();
+    let _ = writeln!(
+        s,
+        "Difference in test accuracy with mean pooling on the same test examples, in points: \
+         ± is half the width of the paired bootstrap's 95% interval ({} resamples, stratified \
+         by split); p is the exact McNemar test on the examples exactly one of the two gets \
+         right; significant means p < 0.05.\n",
+        rows[0].1.resamples
+    );
+    let _ = writeln!(
+        s,
+        "| {lead} | − mean | 95% interval | only it right / only mean right | p | verdict |\n|{}---|---|---|---|---|",
+        "---|".repeat(cols)
+    );
+    for (head, p) in rows {
+        let verdict = match (p.significant, p.diff > 0.0) {
+            (false, _) => "not significant",
+            (true, true) => "better, significant",
+            (true, false) => "worse, significant",
+        };
+        let _ = writeln!(
+            s,
+            "| {head} | {:+.1} ± {:.1} | [{:+.1}, {:+.1}] | {} / {} | {} | {verdict} |",
+            100.0 * p.diff,
+            100.0 * p.half_width(),
+            100.0 * p.low,
+            100.0 * p.high,
+            p.only_method,
+            p.only_baseline,
+            p_value(p.p_value)
+        );
+    }
+}
+
+/// A p-value with two significant digits, `< 0.001` below that.
+fn p_value(p: f64) -> String {
+    if p < 0.001 {
+        "< 0.001".into()
+    } else if p < 0.01 {
+        format!("{p:.3}")
+    } else {
+        format!("{p:.2}")
+    }
 }
 
 fn mib(m: Option<f64>) -> String {

@@ -139,7 +139,7 @@ fn every_protocol_runs_and_writes_json_report_and_plots() {
     assert_eq!((reviews.examples, reviews.classes.len()), (48, 2));
     assert_eq!(reviews.splits.len(), 3);
     for s in &reviews.splits {
-        assert_eq!((s.train.len(), s.test.len()), (34, 14));
+        assert_eq!((s.train.len(), s.test.len(), s.labels.len()), (34, 14, 14));
         let mut all: Vec<usize> = s.train.iter().chain(&s.test).copied().collect();
         all.sort();
         assert_eq!(all, (0..48).collect::<Vec<_>>());
@@ -154,6 +154,38 @@ fn every_protocol_runs_and_writes_json_report_and_plots() {
     for p in &r.probe {
         assert_eq!(p.accuracy.len(), 3);
         assert!(p.accuracy.iter().all(|a| (0.0..=1.0).contains(a)), "{p:?}");
+        // every seed's predictions kept and pooled: equal splits, so the pooled accuracy is
+        // the mean over seeds
+        let info = r.datasets.iter().find(|d| d.name == p.dataset).unwrap();
+        assert_eq!(p.predictions.len(), 3);
+        for (pred, split) in p.predictions.iter().zip(&info.splits) {
+            assert_eq!(pred.len(), split.labels.len());
+        }
+        let i = &p.pooled;
+        assert_eq!(i.n, 3 * info.test);
+        assert!((i.value - p.mean).abs() < 1e-12, "{p:?}");
+        assert!(
+            i.low <= i.value && i.value <= i.high && i.low < i.high,
+            "{i:?}"
+        );
+        // every method against mean pooling on the same splits
+        let mean = r
+            .probe
+            .iter()
+            .find(|m| m.dataset == p.dataset && m.method == "mean")
+            .unwrap();
+        match &p.vs_mean {
+            None => assert_eq!(p.method, "mean"),
+            Some(v) => {
+                assert_eq!((v.baseline.as_str(), v.n), ("mean", i.n));
+                assert!(
+                    (v.diff - (i.value - mean.pooled.value)).abs() < 1e-12,
+                    "{v:?}"
+                );
+                assert!(v.low <= v.high && (0.0..=1.0).contains(&v.p_value), "{v:?}");
+                assert_eq!(v.significant, v.p_value < 0.05);
+            }
+        }
     }
     // protocol 2: k-means per non-PMA method, plus DDCL's own hard assignment
     let per_dataset = cfg.methods.len() - 1 + 1;
@@ -164,6 +196,12 @@ fn every_protocol_runs_and_writes_json_report_and_plots() {
             c.accuracy > 0.0 && c.nmi.is_finite() && c.ari.is_finite(),
             "{c:?}"
         );
+        let (i, info) = (
+            &c.accuracy_interval,
+            r.datasets.iter().find(|d| d.name == c.dataset).unwrap(),
+        );
+        assert_eq!((i.n, i.value), (info.examples, c.accuracy));
+        assert!(i.low <= i.value && i.value <= i.high, "{i:?}");
     }
     // protocol 3: DDCL and mean, a loss per epoch
     assert_eq!(r.joint.len(), 2);
@@ -173,13 +211,26 @@ fn every_protocol_runs_and_writes_json_report_and_plots() {
         .iter()
         .all(|j| j.loss.len() == 2 && j.loss.iter().all(|l| l.is_finite())));
     assert!(r.joint[0].timescale_held);
+    for j in &r.joint {
+        assert_eq!(
+            (j.interval.n, j.predictions.len(), j.labels.len()),
+            (12, 12, 12)
+        );
+        assert_eq!(j.interval.value, j.accuracy);
+    }
+    let vs = r.joint[0].vs_mean.as_ref().unwrap();
+    assert!((vs.diff - (r.joint[0].accuracy - r.joint[1].accuracy)).abs() < 1e-12);
+    assert!(r.joint[1].vs_mean.is_none());
     // protocol 4: one row per eps, separation and V per step
     assert_eq!(r.sweep.len(), 2);
     assert!(r.sweep[0].separated && !r.sweep[1].separated);
     assert_eq!(r.sweep[0].separation.len(), 3); // 17 training examples, batches of 8
     assert_eq!(r.sweep[0].v.len(), r.sweep[0].separation.len());
-    // protocol 5: both methods learn the blobs
+    assert_eq!(r.sweep[0].interval.n, 7); // 24 examples, 17 training
+                                          // protocol 5: both methods learn the blobs
     assert_eq!(r.tabular.len(), 2);
+    assert_eq!(r.tabular[0].interval.n, 27);
+    assert!(r.tabular[0].vs_mean.is_some() && r.tabular[1].vs_mean.is_none());
     assert!(
         r.tabular.iter().all(|t| t.accuracy > t.majority),
         "{:?}",
@@ -209,6 +260,21 @@ fn every_protocol_runs_and_writes_json_report_and_plots() {
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
     assert_eq!(json["schema"], ddcl_bench::SCHEMA);
+    assert_eq!(ddcl_bench::SCHEMA, "ddcl-bench/2");
+    assert_eq!(json["stats"]["resamples"], 10_000);
+    let first = &json["probe"][0];
+    assert!(first["pooled"]["se"].is_f64() && first["pooled"]["n"] == 42);
+    assert_eq!(first["predictions"].as_array().unwrap().len(), 3);
+    let compared = json["probe"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["vs_mean"]["p_value"].is_f64())
+        .count();
+    assert_eq!(compared, 3 * (cfg.methods.len() - 1));
+    assert!(json["clustering"][0]["accuracy_interval"]["low"].is_f64());
+    assert!(json["joint"][0]["vs_mean"]["p_value"].is_f64());
+    assert!(json["tabular"][0]["vs_mean"]["p_value"].is_f64());
     assert_eq!(json["config"]["seeds"], serde_json::json!([0, 1, 2]));
     assert!(json["machine"]["cpus"].as_u64().unwrap() >= 1);
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
@@ -216,6 +282,25 @@ fn every_protocol_runs_and_writes_json_report_and_plots() {
         assert!(report.contains(heading), "{heading} missing:\n{report}");
     }
     assert!(report.contains("| ddcl:3:slots |"));
+    // intervals, n and SE per cell; the paired table with its verdicts
+    for needle in [
+        "reviews (n = 42)",
+        " ± ",
+        "(SE ",
+        "### Each method against mean pooling, same splits",
+        "| reviews | ddcl:3:slots | ",
+        "| − mean | 95% interval |",
+        "exact McNemar",
+    ] {
+        assert!(report.contains(needle), "{needle} missing:\n{report}");
+    }
+    let verdicts = report
+        .lines()
+        .filter(|l| l.ends_with("| not significant |") || l.ends_with(", significant |"))
+        .count();
+    assert_eq!(verdicts, 3 * (cfg.methods.len() - 1) + 2, "{report}");
+    // 14 test examples per split: far from an SE of 1 point, and the report says so
+    assert!(report.contains("SE above 1 point: reviews"), "{report}");
     for svg in ["accuracy.svg", "sweep.svg", "speed.svg"] {
         let s = std::fs::read_to_string(out.join(svg)).unwrap();
         assert!(s.starts_with("<svg") && s.contains("</svg>"), "{svg}");

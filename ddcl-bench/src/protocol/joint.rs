@@ -1,14 +1,17 @@
 //! Protocol 3: joint training with the top encoder layers trainable, DDCL vs mean pooling,
-//! under the timescale condition.
+//! under the timescale condition; each accuracy with its 95% interval, DDCL compared with
+//! mean pooling on the same test examples.
 
 use ddcl_readout::{Init, Pooling, ReadoutConfig};
 
+use super::predict::predict;
 use super::trainer::{joint_data, run_config, train_config, trainer};
 use super::Context;
 use crate::config::JointConfig;
 use crate::error::Result;
 use crate::progress::progress;
 use crate::results::JointRow;
+use crate::stats::{vs_baseline, Interval, Split};
 
 /// A row for DDCL, then one for mean pooling, each trained as `j` says.
 pub fn run(ctx: &Context, j: &JointConfig) -> Result<Vec<JointRow>> {
@@ -42,15 +45,31 @@ pub fn run(ctx: &Context, j: &JointConfig) -> Result<Vec<JointRow>> {
             pb.inc(1);
         }
         pb.finish_and_clear();
-        let accuracy = t.evaluate(&test)?;
-        tracing::info!(method = name, accuracy, "joint");
+        let (predictions, labels) = predict(&t, &test)?;
+        let interval = Interval::pooled(&[Split::new(&predictions, &labels)?])?;
+        tracing::info!(method = name, accuracy = interval.value, "joint");
         rows.push(JointRow {
             method: name,
-            accuracy,
+            accuracy: interval.value,
+            interval,
+            vs_mean: None,
+            predictions,
+            labels,
             loss,
             separation: sep,
             timescale_held: held,
         });
+    }
+    let compared = {
+        let names: Vec<&str> = rows.iter().map(|r| r.method.as_str()).collect();
+        let scores = rows
+            .iter()
+            .map(|r| Ok(vec![Split::new(&r.predictions, &r.labels)?]))
+            .collect::<Result<Vec<_>>>()?;
+        vs_baseline(&names, &scores, ctx.seed)?
+    };
+    for (row, c) in rows.iter_mut().zip(compared) {
+        row.vs_mean = c;
     }
     Ok(rows)
 }

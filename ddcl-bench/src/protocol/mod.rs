@@ -4,6 +4,7 @@
 
 pub mod cluster;
 pub mod joint;
+mod predict;
 pub mod probe;
 pub mod speed;
 pub mod sweep;

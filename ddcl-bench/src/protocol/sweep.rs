@@ -4,12 +4,14 @@
 use ddcl_core::Timescale;
 use ddcl_readout::ReadoutConfig;
 
+use super::predict::predict;
 use super::trainer::{joint_data, run_config, train_config, trainer};
 use super::Context;
 use crate::config::SweepConfig;
 use crate::error::{Error, Result};
 use crate::progress::progress;
 use crate::results::SweepRow;
+use crate::stats::{Interval, Split};
 
 /// A row per ratio of `s`, each a DDCL readout trained as the joint section says with
 /// `lr_prototypes = lr_encoder / eps`.
@@ -39,10 +41,13 @@ pub fn run(ctx: &Context, s: &SweepConfig) -> Result<Vec<SweepRow>> {
         }
         pb.finish_and_clear();
         let check = Timescale::check(j.lr_encoder, lr_p, &[0.0], ddcl_core::DEFAULT_EPS_MAX)?;
+        let (predicted, labels) = predict(&t, &test)?;
+        let interval = Interval::pooled(&[Split::new(&predicted, &labels)?])?;
         rows.push(SweepRow {
             eps,
             separated: check.separated(),
-            accuracy: t.evaluate(&test)?,
+            accuracy: interval.value,
+            interval,
             separation: sep,
             v,
         });
