@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 use ddcl_readout::{yaml, Trainable};
 use serde::{Deserialize, Serialize};
 
-use crate::check::{at_least, config_error, non_negative, positive, require};
 use crate::data::DataSource;
 use crate::error::{Error, Result};
 use crate::methods::{FitConfig, Method};
 use crate::probe::ProbeConfig;
+use ddcl_readout::check::{at_least, config_error, non_negative_finite, positive_finite, require};
 
 /// One dataset of the comparison.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -252,10 +252,10 @@ impl yaml::Validated for BenchConfig {
             at_least("joint.batch_size", j.batch_size, 1)?;
             at_least("joint.prototypes", j.prototypes, 1)?;
             ddcl_summary("joint.summary", j.summary)?;
-            positive("joint.lr_encoder", j.lr_encoder)?;
-            positive("joint.lr_prototypes", j.lr_prototypes)?;
-            positive("joint.lr_head", j.lr_head)?;
-            non_negative("joint.lambda", j.lambda)?;
+            positive_finite("joint.lr_encoder", j.lr_encoder)?;
+            positive_finite("joint.lr_prototypes", j.lr_prototypes)?;
+            positive_finite("joint.lr_head", j.lr_head)?;
+            non_negative_finite("joint.lambda", j.lambda)?;
         }
         if let Some(s) = &self.sweep {
             if self.joint.is_none() {
@@ -266,7 +266,7 @@ impl yaml::Validated for BenchConfig {
             }
             not_empty("sweep.eps", &s.eps)?;
             for (i, &eps) in s.eps.iter().enumerate() {
-                positive(&format!("sweep.eps[{i}]"), eps)?;
+                positive_finite(&format!("sweep.eps[{i}]"), eps)?;
             }
             at_least("sweep.epochs", s.epochs, 1)?;
         }
@@ -275,11 +275,11 @@ impl yaml::Validated for BenchConfig {
             at_least("tabular.hidden", t.hidden, 1)?;
             at_least("tabular.prototypes", t.prototypes, 1)?;
             ddcl_summary("tabular.summary", t.summary)?;
-            non_negative("tabular.lambda", t.lambda)?;
+            non_negative_finite("tabular.lambda", t.lambda)?;
             at_least("tabular.epochs", t.epochs, 1)?;
             at_least("tabular.batch_size", t.batch_size, 1)?;
-            positive("tabular.lr", t.lr)?;
-            positive("tabular.lr_prototypes", t.lr_prototypes)?;
+            positive_finite("tabular.lr", t.lr)?;
+            positive_finite("tabular.lr_prototypes", t.lr_prototypes)?;
         }
         if let Some(s) = &self.speed {
             not_empty("speed.datasets", &s.datasets)?;

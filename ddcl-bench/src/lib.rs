@@ -16,7 +16,6 @@ struct ReadmeDoctests;
 struct WorkspaceReadmeDoctests;
 
 mod alloc;
-mod check;
 mod config;
 mod data;
 mod encoders;

@@ -7,9 +7,9 @@ use ddcl_readout::{AdamW, DdclReadout, Group, Pooling, ReadoutConfig};
 use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::check::{at_least, positive};
 use crate::error::{Error, Result};
 use crate::states::States;
+use ddcl_readout::check::{at_least, positive_finite};
 
 /// One pooling method. Written in configs as `mean`, `cls`, ... (any [`Pooling`] name),
 /// `ddcl:K:SUMMARY` (e.g. `ddcl:16:mixture`) or `pma:K`.
@@ -126,10 +126,10 @@ impl FitConfig {
     /// ```
     pub fn check(&self, prefix: &str) -> ddcl_readout::Result<()> {
         at_least(&format!("{prefix}.steps"), self.steps, 1)?;
-        positive(&format!("{prefix}.lr"), self.lr)?;
+        positive_finite(&format!("{prefix}.lr"), self.lr)?;
         at_least(&format!("{prefix}.batch"), self.batch, 1)?;
         if let Tau::Fixed(tau) = self.tau {
-            positive(&format!("{prefix}.tau"), tau)?;
+            positive_finite(&format!("{prefix}.tau"), tau)?;
         }
         Ok(())
     }

@@ -31,7 +31,7 @@ struct ReadmeDoctests;
 
 mod atomic;
 mod bert;
-mod check;
+pub mod check;
 mod checkpoint;
 mod config;
 pub mod data;

@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::check::{at_least, positive, require};
 use crate::error::Result;
+use ddcl_readout::check::{at_least, positive_finite, require};
 
 /// Settings of the logistic-regression probe: scikit-learn's `LogisticRegression` (lbfgs,
 /// L2 penalty) with its `C` fixed or chosen by stratified k-fold cross-validation on the
@@ -85,13 +85,13 @@ impl ProbeConfig {
     /// ```
     pub fn check(&self) -> Result<()> {
         if let Some(c) = self.c {
-            positive("probe.c", c)?;
+            positive_finite("probe.c", c)?;
         }
         let len = self.grid.len() as f64;
         require(len > 0.0, "probe.grid", len, "a list of at least one value")?;
         for (i, &c) in self.grid.iter().enumerate() {
             let key = format!("probe.grid[{i}]");
-            positive(&key, c)?;
+            positive_finite(&key, c)?;
             require(
                 i == 0 || c > self.grid[i - 1],
                 &key,
@@ -100,7 +100,7 @@ impl ProbeConfig {
             )?;
         }
         at_least("probe.folds", self.folds, 2)?;
-        positive("probe.tol", self.tol)?;
+        positive_finite("probe.tol", self.tol)?;
         at_least("probe.max_iter", self.max_iter, 1)?;
         Ok(())
     }
