@@ -14,6 +14,16 @@ pub(super) const READOUT: &str = "readout";
 pub(super) const HEAD: &str = "head";
 
 /// Encoder, DDCL readout and a linear task head on the readout's summary.
+///
+/// ```no_run
+/// # fn f(enc: ddcl_readout::TextEncoder, cfg: &ddcl_readout::RunConfig, b: &ddcl_readout::TextBatch) -> ddcl_readout::Result<()> {
+/// let varmap = candle_nn::VarMap::new();
+/// let vb = candle_nn::VarBuilder::from_varmap(&varmap, candle_core::DType::F32, &candle_core::Device::Cpu);
+/// let model = ddcl_readout::Classifier::new(enc, cfg, vb)?;
+/// let (logits, out) = model.forward(b)?; // (B, classes), the readout's output
+/// # Ok(())
+/// # }
+/// ```
 pub struct Classifier<E> {
     /// The encoder.
     pub encoder: E,
@@ -25,6 +35,16 @@ pub struct Classifier<E> {
 
 impl<E: Encode> Classifier<E> {
     /// Builds the readout (under `readout.`) and the head (under `head.`) from `vb`.
+    ///
+    /// ```no_run
+    /// # fn f(enc: ddcl_readout::TextEncoder, cfg: &ddcl_readout::RunConfig, b: &ddcl_readout::TextBatch) -> ddcl_readout::Result<()> {
+    /// let varmap = candle_nn::VarMap::new();
+    /// let vb = candle_nn::VarBuilder::from_varmap(&varmap, candle_core::DType::F32, &candle_core::Device::Cpu);
+    /// let model = ddcl_readout::Classifier::new(enc, cfg, vb)?;
+    /// let (logits, out) = model.forward(b)?; // (B, classes), the readout's output
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new(encoder: E, cfg: &RunConfig, vb: VarBuilder) -> Result<Self> {
         let readout = DdclReadout::new(encoder.hidden_size(), &cfg.readout, vb.pp(READOUT))?;
         let head = candle_nn::linear(readout.width(), cfg.classes, vb.pp(HEAD))?;
@@ -36,6 +56,16 @@ impl<E: Encode> Classifier<E> {
     }
 
     /// Class logits (B, classes) and the readout's output for a batch.
+    ///
+    /// ```no_run
+    /// # fn f(enc: ddcl_readout::TextEncoder, cfg: &ddcl_readout::RunConfig, b: &ddcl_readout::TextBatch) -> ddcl_readout::Result<()> {
+    /// let varmap = candle_nn::VarMap::new();
+    /// let vb = candle_nn::VarBuilder::from_varmap(&varmap, candle_core::DType::F32, &candle_core::Device::Cpu);
+    /// let model = ddcl_readout::Classifier::new(enc, cfg, vb)?;
+    /// let (logits, out) = model.forward(b)?; // (B, classes), the readout's output
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn forward(&self, batch: &E::Batch) -> Result<(Tensor, ReadoutOutput)> {
         let (h, mask) = self.encoder.encode(batch)?;
         let out = self.readout.forward_masked(&h, Some(&mask))?;

@@ -4,6 +4,14 @@ use ddcl_core::{Timescale, UsageReport};
 use serde::Serialize;
 
 /// What one step logs (also a line of the JSONL log, with `"kind": "step"`).
+///
+/// ```no_run
+/// # fn f(t: &mut ddcl_readout::Trainer<ddcl_readout::TextEncoder>, b: &ddcl_readout::TextBatch, y: &candle_core::Tensor) -> ddcl_readout::Result<()> {
+/// let r = t.step(b, y)?;
+/// println!("step {} loss {:.4} L_SQ {:.4}", r.step, r.loss, r.l_sq);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Serialize)]
 pub struct StepRecord {
     /// Steps taken so far in the run.
@@ -35,6 +43,14 @@ pub struct StepRecord {
 }
 
 /// What one epoch logs (a JSONL line with `"kind": "epoch"`).
+///
+/// ```no_run
+/// # fn f(t: &mut ddcl_readout::Trainer<ddcl_readout::TextEncoder>, b: &ddcl_readout::TextBatch, y: &candle_core::Tensor) -> ddcl_readout::Result<()> {
+/// let r = t.train_epoch(&[(b.clone(), y.clone())])?;
+/// println!("epoch {} accuracy {:.3}", r.epoch, r.accuracy);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Serialize)]
 pub struct EpochRecord {
     /// The epoch (from 1).
@@ -56,6 +72,14 @@ pub struct EpochRecord {
 }
 
 /// The timescale condition as checked at the end of an epoch.
+///
+/// ```no_run
+/// # fn f(t: &mut ddcl_readout::Trainer<ddcl_readout::TextEncoder>, b: &ddcl_readout::TextBatch, y: &candle_core::Tensor) -> ddcl_readout::Result<()> {
+/// let r = t.train_epoch(&[(b.clone(), y.clone())])?;
+/// let holds = r.timescale.map(|ts| ts.holds); // None when the policy is off
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Serialize)]
 pub struct TimescaleRecord {
     /// eps (0 with a frozen encoder), its bound, the largest occupancy and the step margin.

@@ -20,6 +20,46 @@ use crate::{AdamW, Error, FrozenOutputs, ReadoutOutput, Result, RunConfig};
 ///
 /// Every step is logged through `tracing` and, if configured, to a JSONL file; every epoch
 /// checks the timescale condition under the configured policy and writes the checkpoint.
+///
+/// A run on given hidden states (`Given` is the encoder of [`crate::Encode`]'s example):
+///
+/// ```
+/// # use candle_core::{DType, Device, Tensor};
+/// # use ddcl_readout::{Encode, Trainable};
+/// # struct Given;
+/// # impl Encode for Given {
+/// #     type Batch = Tensor;
+/// #     fn encode(&self, h: &Tensor) -> ddcl_readout::Result<(Tensor, Tensor)> {
+/// #         let (b, t, _) = h.dims3()?;
+/// #         Ok((h.clone(), Tensor::ones((b, t), h.dtype(), h.device())?))
+/// #     }
+/// #     fn hidden_size(&self) -> usize { 4 }
+/// #     fn set_trainable(&mut self, _: Trainable) {}
+/// #     fn is_trainable(&self, _: &str) -> bool { false }
+/// # }
+/// use candle_nn::VarMap;
+/// use ddcl_readout::{RunConfig, Trainer};
+///
+/// let cfg = RunConfig::from_yaml(
+///     "model: {kind: text, id: none}
+/// readout: {prototypes: 2, tau: 1.0, init: kmeans++, pooling: [mixture]}
+/// classes: 2
+/// train: {epochs: 1, batch_size: 2, lr_encoder: 0.0, lr_prototypes: 0.01, lr_head: 0.1, lambda: 0.1}
+/// ",
+/// )?;
+/// let h = Tensor::randn(0f32, 1., (2, 3, 4), &Device::Cpu)?;
+/// let labels = Tensor::new(&[0u32, 1], &Device::Cpu)?;
+/// let mut t = Trainer::new(Given, cfg, VarMap::new(), DType::F32)?;
+/// t.init_prototypes(&h)?;
+/// let step = t.step(&h, &labels)?;
+/// assert!(step.loss.is_finite());
+/// let epoch = t.train_epoch(&[(h.clone(), labels.clone())])?;
+/// assert_eq!(epoch.epoch, 1);
+/// assert_eq!(t.progress(), (2, 1));
+/// let accuracy = t.evaluate(&[(h, labels)])?;
+/// assert!((0.0..=1.0).contains(&accuracy));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Trainer<E> {
     model: Classifier<E>,
     varmap: VarMap,
@@ -36,6 +76,15 @@ impl<E: Encode> Trainer<E> {
     /// [`crate::ENCODER`]). Builds readout and head in `varmap`. Refuses at once when the
     /// policy is `refuse` and `lr_encoder / lr_prototypes` exceeds the bound. The encoder's
     /// frozen part is computed once per example and kept ([`FrozenOutputs::Cached`]).
+    ///
+    /// See [`Trainer`] for a whole run.
+    /// ```no_run
+    /// # fn f() -> ddcl_readout::Result<()> {
+    /// # let (enc, cfg): (ddcl_readout::TextEncoder, ddcl_readout::RunConfig) = todo!();
+    /// let t = ddcl_readout::Trainer::new(enc, cfg, candle_nn::VarMap::new(), candle_core::DType::F32)?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn new(mut encoder: E, cfg: RunConfig, varmap: VarMap, dtype: DType) -> Result<Self> {
         cfg.validate()?;
         let device = match varmap.all_vars().first() {
@@ -76,27 +125,62 @@ impl<E: Encode> Trainer<E> {
     }
 
     /// The model.
+    ///
+    /// ```no_run
+    /// # fn f(t: &mut ddcl_readout::Trainer<ddcl_readout::TextEncoder>, b: &ddcl_readout::TextBatch, y: &candle_core::Tensor) -> ddcl_readout::Result<()> {
+    /// let width = t.model().readout.width();
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn model(&self) -> &Classifier<E> {
         &self.model
     }
 
     /// The run's variables.
+    ///
+    /// ```no_run
+    /// # fn f(t: &mut ddcl_readout::Trainer<ddcl_readout::TextEncoder>, b: &ddcl_readout::TextBatch, y: &candle_core::Tensor) -> ddcl_readout::Result<()> {
+    /// let n = t.varmap().all_vars().len();
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn varmap(&self) -> &VarMap {
         &self.varmap
     }
 
     /// The optimiser (its groups say what trains).
+    ///
+    /// ```no_run
+    /// # fn f(t: &mut ddcl_readout::Trainer<ddcl_readout::TextEncoder>, b: &ddcl_readout::TextBatch, y: &candle_core::Tensor) -> ddcl_readout::Result<()> {
+    /// let opt = t.optimizer();
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn optimizer(&self) -> &AdamW {
         &self.opt
     }
 
     /// Steps and epochs done.
+    ///
+    /// ```no_run
+    /// # fn f(t: &mut ddcl_readout::Trainer<ddcl_readout::TextEncoder>, b: &ddcl_readout::TextBatch, y: &candle_core::Tensor) -> ddcl_readout::Result<()> {
+    /// let (steps, epochs) = t.progress();
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn progress(&self) -> (usize, usize) {
         (self.step, self.epoch)
     }
 
     /// Seeds the prototypes by k-means++ on the encoder's output for `sample` (with the run's
     /// seed), when the readout's `init` asks for it; a no-op for random init.
+    ///
+    /// ```no_run
+    /// # fn f(t: &mut ddcl_readout::Trainer<ddcl_readout::TextEncoder>, b: &ddcl_readout::TextBatch, y: &candle_core::Tensor) -> ddcl_readout::Result<()> {
+    /// t.init_prototypes(b)?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn init_prototypes(&mut self, sample: &E::Batch) -> Result<()> {
         if self.model.readout.config().init != crate::Init::KMeansPlusPlus {
             return Ok(());
@@ -109,6 +193,13 @@ impl<E: Encode> Trainer<E> {
     }
 
     /// One optimisation step on a batch with integer labels (B).
+    ///
+    /// ```no_run
+    /// # fn f(t: &mut ddcl_readout::Trainer<ddcl_readout::TextEncoder>, b: &ddcl_readout::TextBatch, y: &candle_core::Tensor) -> ddcl_readout::Result<()> {
+    /// let record = t.step(b, y)?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn step(&mut self, batch: &E::Batch, labels: &Tensor) -> Result<StepRecord> {
         let (record, _, _) = self.step_inner(batch, labels)?;
         Ok(record)
@@ -168,6 +259,13 @@ impl<E: Encode> Trainer<E> {
     }
 
     /// One pass over `batches` (input, labels), then the timescale check and the checkpoint.
+    ///
+    /// ```no_run
+    /// # fn f(t: &mut ddcl_readout::Trainer<ddcl_readout::TextEncoder>, b: &ddcl_readout::TextBatch, y: &candle_core::Tensor) -> ddcl_readout::Result<()> {
+    /// let record = t.train_epoch(&[(b.clone(), y.clone())])?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn train_epoch(&mut self, batches: &[(E::Batch, Tensor)]) -> Result<EpochRecord> {
         if batches.is_empty() {
             return Err(Error::empty("train_epoch: the batches"));
@@ -212,6 +310,13 @@ impl<E: Encode> Trainer<E> {
     }
 
     /// Accuracy of the head on `batches`, without training.
+    ///
+    /// ```no_run
+    /// # fn f(t: &mut ddcl_readout::Trainer<ddcl_readout::TextEncoder>, b: &ddcl_readout::TextBatch, y: &candle_core::Tensor) -> ddcl_readout::Result<()> {
+    /// let accuracy = t.evaluate(&[(b.clone(), y.clone())])?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn evaluate(&self, batches: &[(E::Batch, Tensor)]) -> Result<f64> {
         let (mut correct, mut seen) = (0usize, 0usize);
         for (batch, labels) in batches {
@@ -225,6 +330,13 @@ impl<E: Encode> Trainer<E> {
     /// Writes readout, head, the optimiser state and (if `save_encoder`) the encoder's
     /// trainable weights to `path`, atomically, with the config, step and epoch in the
     /// metadata.
+    ///
+    /// ```no_run
+    /// # fn f(t: &mut ddcl_readout::Trainer<ddcl_readout::TextEncoder>, b: &ddcl_readout::TextBatch, y: &candle_core::Tensor) -> ddcl_readout::Result<()> {
+    /// t.save(std::path::Path::new("run/ckpt.safetensors"))?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn save(&self, path: &Path) -> Result<()> {
         state::save(path, &self.varmap, &self.opt, &self.cfg, self.progress())
     }
@@ -232,6 +344,13 @@ impl<E: Encode> Trainer<E> {
     /// Restores a checkpoint written by [`Trainer::save`]: every readout and head variable
     /// must be present with the model's shape; encoder weights are restored when stored (and
     /// the kept frozen outputs forgotten).
+    ///
+    /// ```no_run
+    /// # fn f(t: &mut ddcl_readout::Trainer<ddcl_readout::TextEncoder>, b: &ddcl_readout::TextBatch, y: &candle_core::Tensor) -> ddcl_readout::Result<()> {
+    /// t.resume(std::path::Path::new("run/ckpt.safetensors"))?;
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn resume(&mut self, path: &Path) -> Result<()> {
         let device = self.model.readout.prototypes().device().clone();
         (self.step, self.epoch) = state::restore(path, &self.varmap, &mut self.opt, &device)?;
