@@ -5,10 +5,11 @@ use candle_nn::VarBuilder;
 use ddcl_core::{assign, hard_assignment, AssignConfig, Assignment};
 
 use crate::bank::{Bank, Spec};
+use crate::banked::Banked;
 use crate::host;
 use crate::init::cluster_sizes;
 use crate::nearest::nearest;
-use crate::quantizer::{LossParts, QuantOutput, Quantizer};
+use crate::quantizer::{hard_code, LossParts, QuantOutput};
 use crate::{CodeInit, DdclConfig, Result};
 
 /// A codebook of K codes `e_k` (K, D) trained by the DDCL loss.
@@ -139,6 +140,12 @@ impl DdclCodebook {
         let cfg = AssignConfig::new(tau)?.with_backend(self.cfg.backend);
         Ok((assign(zc, None, codes, &cfg)?, tau))
     }
+}
+
+impl Banked for DdclCodebook {
+    fn bank(&self) -> &Bank {
+        &self.bank
+    }
 
     /// One training pass: init, re-seeding, soft assignment, loss, usage.
     ///
@@ -203,47 +210,9 @@ impl DdclCodebook {
     }
 }
 
-impl Quantizer for DdclCodebook {
-    /// In training: the soft code, `indices = argmax_k q_k`, the loss and its parts; the step
-    /// count, usage and (when set) re-seeding advance. At inference: the hard code, a zero loss.
-    fn quantize(&mut self, z: &Tensor, train: bool) -> Result<QuantOutput> {
-        let (b, n) = self.bank.check(z)?;
-        if train {
-            return self.train_step(z, b, n);
-        }
-        let indices = self.bank.encode(z)?;
-        Ok(QuantOutput {
-            z_q: self.bank.decode(&indices)?,
-            indices,
-            loss: Tensor::zeros((), z.dtype(), z.device())?,
-            parts: LossParts::default(),
-        })
-    }
-
-    fn encode(&self, z: &Tensor) -> Result<Tensor> {
-        self.bank.encode(z)
-    }
-
-    /// The codes of `indices`, unit-normalised with cosine distance (the frame they were
-    /// assigned in).
-    fn decode(&self, indices: &Tensor) -> Result<Tensor> {
-        self.bank.decode(indices)
-    }
-
-    fn codebook_size(&self) -> usize {
-        self.cfg.codes
-    }
-
-    fn dim(&self) -> usize {
-        self.bank.dim()
-    }
-}
-
 impl candle_nn::Module for DdclCodebook {
     /// The hard code (B, N, D) of each latent of `z` (B, N, D).
     fn forward(&self, z: &Tensor) -> candle_core::Result<Tensor> {
-        self.encode(z)
-            .and_then(|i| self.decode(&i))
-            .map_err(candle_core::Error::wrap)
+        hard_code(self, z)
     }
 }

@@ -3,7 +3,7 @@
 use candle_core::{DType, Tensor, D};
 use candle_nn::{Linear, Module, VarBuilder};
 
-use crate::quantizer::{LossParts, QuantOutput, Quantizer};
+use crate::quantizer::{hard_code, LossParts, QuantOutput, Quantizer};
 use crate::{check, FsqConfig, Result};
 
 /// FSQ: a latent is projected to `d = levels.len()` dimensions (when its width differs), each
@@ -194,8 +194,6 @@ impl Quantizer for Fsq {
 impl candle_nn::Module for Fsq {
     /// The hard codes (B, N, D) of latents `z` (B, N, D).
     fn forward(&self, z: &Tensor) -> candle_core::Result<Tensor> {
-        self.encode(z)
-            .and_then(|i| self.decode(&i))
-            .map_err(candle_core::Error::wrap)
+        hard_code(self, z)
     }
 }

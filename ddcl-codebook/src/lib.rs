@@ -38,6 +38,7 @@
 
 mod autoencoder;
 mod bank;
+mod banked;
 mod check;
 mod ddcl;
 mod ddcl_config;

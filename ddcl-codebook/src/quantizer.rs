@@ -81,3 +81,11 @@ pub trait Quantizer {
     /// The latent width D.
     fn dim(&self) -> usize;
 }
+
+/// The hard code (B, N, D) of each latent of `z` (B, N, D): `decode(encode(z))`, the
+/// `candle_nn::Module` forward of every quantiser.
+pub(crate) fn hard_code(q: &impl Quantizer, z: &Tensor) -> candle_core::Result<Tensor> {
+    q.encode(z)
+        .and_then(|i| q.decode(&i))
+        .map_err(candle_core::Error::wrap)
+}

@@ -4,10 +4,11 @@ use candle_core::{Tensor, Var};
 use candle_nn::VarBuilder;
 
 use crate::bank::{Bank, Spec};
+use crate::banked::Banked;
 use crate::host;
 use crate::init::cluster_sizes;
 use crate::nearest::{nearest, unit};
-use crate::quantizer::{LossParts, QuantOutput, Quantizer};
+use crate::quantizer::{hard_code, LossParts, QuantOutput};
 use crate::reseed::write_rows;
 use crate::{Result, VqConfig};
 
@@ -154,7 +155,15 @@ impl VectorQuantizer {
         };
         Ok(self.bank.codes().set(&codes)?)
     }
+}
 
+impl Banked for VectorQuantizer {
+    fn bank(&self) -> &Bank {
+        &self.bank
+    }
+
+    /// One training pass: the straight-through (or plain hard) code, the nearest indices, the
+    /// codebook and commitment losses; EMA, usage and expiry advance.
     fn train_step(&mut self, z: &Tensor, b: usize, n: usize) -> Result<QuantOutput> {
         if !self.bank.is_initialised()? {
             self.first_batch(z)?;
@@ -208,47 +217,9 @@ impl VectorQuantizer {
     }
 }
 
-impl Quantizer for VectorQuantizer {
-    /// In training: the straight-through (or plain hard) code, the nearest indices, the codebook
-    /// and commitment losses; EMA, usage and expiry advance. At inference: the hard code, a zero
-    /// loss.
-    fn quantize(&mut self, z: &Tensor, train: bool) -> Result<QuantOutput> {
-        let (b, n) = self.bank.check(z)?;
-        if train {
-            return self.train_step(z, b, n);
-        }
-        let indices = self.bank.encode(z)?;
-        Ok(QuantOutput {
-            z_q: self.bank.decode(&indices)?,
-            indices,
-            loss: Tensor::zeros((), z.dtype(), z.device())?,
-            parts: LossParts::default(),
-        })
-    }
-
-    fn encode(&self, z: &Tensor) -> Result<Tensor> {
-        self.bank.encode(z)
-    }
-
-    /// The codes of `indices` (unit-normalised for a cosine codebook).
-    fn decode(&self, indices: &Tensor) -> Result<Tensor> {
-        self.bank.decode(indices)
-    }
-
-    fn codebook_size(&self) -> usize {
-        self.cfg.codes
-    }
-
-    fn dim(&self) -> usize {
-        self.bank.dim()
-    }
-}
-
 impl candle_nn::Module for VectorQuantizer {
     /// The hard code (B, N, D) of each latent of `z` (B, N, D).
     fn forward(&self, z: &Tensor) -> candle_core::Result<Tensor> {
-        self.encode(z)
-            .and_then(|i| self.decode(&i))
-            .map_err(candle_core::Error::wrap)
+        hard_code(self, z)
     }
 }
