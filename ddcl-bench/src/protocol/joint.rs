@@ -4,14 +4,14 @@
 
 use ddcl_readout::{Init, Pooling, ReadoutConfig};
 
-use super::predict::predict;
+use super::predict::{predict, vs_mean};
 use super::trainer::{joint_data, run_config, train_config, trainer};
 use super::Context;
 use crate::config::JointConfig;
 use crate::error::Result;
 use crate::progress::progress;
 use crate::results::JointRow;
-use crate::stats::{vs_baseline, Interval, Split};
+use crate::stats::{Interval, Split};
 
 /// A row for DDCL, then one for mean pooling, each trained as `j` says.
 pub fn run(ctx: &Context, j: &JointConfig) -> Result<Vec<JointRow>> {
@@ -60,14 +60,10 @@ pub fn run(ctx: &Context, j: &JointConfig) -> Result<Vec<JointRow>> {
             timescale_held: held,
         });
     }
-    let compared = {
-        let names: Vec<&str> = rows.iter().map(|r| r.method.as_str()).collect();
-        let scores = rows
-            .iter()
-            .map(|r| Ok(vec![Split::new(&r.predictions, &r.labels)?]))
-            .collect::<Result<Vec<_>>>()?;
-        vs_baseline(&names, &scores, ctx.seed)?
-    };
+    let scored = rows
+        .iter()
+        .map(|r| (r.method.as_str(), &r.predictions[..], &r.labels[..]));
+    let compared = vs_mean(scored, ctx.seed)?;
     for (row, c) in rows.iter_mut().zip(compared) {
         row.vs_mean = c;
     }

@@ -5,6 +5,7 @@ use candle_core::{Tensor, D};
 use ddcl_readout::{Encode, Trainer};
 
 use crate::error::Result;
+use crate::stats::{vs_baseline, Paired, Split};
 
 /// The predicted classes of every example of `batches`, and their labels, in batch order.
 pub fn predict<E: Encode>(
@@ -21,4 +22,19 @@ pub fn predict<E: Encode>(
         ));
     }
     Ok((predicted, labels))
+}
+
+/// Each method's paired comparison with mean pooling on the one test split it was scored on
+/// (`None` for mean itself, or for all without a mean row): `rows` gives each method's name,
+/// predictions and labels, in the order the comparisons come back.
+pub fn vs_mean<'a>(
+    rows: impl Iterator<Item = (&'a str, &'a [usize], &'a [usize])>,
+    seed: u64,
+) -> Result<Vec<Option<Paired>>> {
+    let (mut names, mut scores) = (Vec::new(), Vec::new());
+    for (name, predictions, labels) in rows {
+        names.push(name);
+        scores.push(vec![Split::new(predictions, labels)?]);
+    }
+    vs_baseline(&names, &scores, seed)
 }

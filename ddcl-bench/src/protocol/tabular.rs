@@ -9,7 +9,7 @@ use ddcl_readout::{
     TrainConfig, Trainable, Trainer,
 };
 
-use super::predict::predict;
+use super::predict::{predict, vs_mean};
 use super::trainer::encoder_tau;
 use super::Context;
 use crate::config::TabularConfig;
@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::probe::standardise;
 use crate::progress::progress;
 use crate::results::TabularRow;
-use crate::stats::{vs_baseline, Interval, Split};
+use crate::stats::{Interval, Split};
 use crate::tabular::TabularEncoder;
 
 /// A row for DDCL, then one for mean pooling, each trained as `t` says.
@@ -144,14 +144,10 @@ pub fn run(ctx: &Context, t: &TabularConfig) -> Result<Vec<TabularRow>> {
             majority,
         });
     }
-    let compared = {
-        let names: Vec<&str> = rows_out.iter().map(|r| r.method.as_str()).collect();
-        let scores = rows_out
-            .iter()
-            .map(|r| Ok(vec![Split::new(&r.predictions, &r.labels)?]))
-            .collect::<Result<Vec<_>>>()?;
-        vs_baseline(&names, &scores, ctx.seed)?
-    };
+    let scored = rows_out
+        .iter()
+        .map(|r| (r.method.as_str(), &r.predictions[..], &r.labels[..]));
+    let compared = vs_mean(scored, ctx.seed)?;
     for (row, c) in rows_out.iter_mut().zip(compared) {
         row.vs_mean = c;
     }
