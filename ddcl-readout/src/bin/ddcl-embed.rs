@@ -128,31 +128,19 @@ fn run(args: Args) -> Result<()> {
         None => read_lines(std::io::stdin().lock(), Path::new("<stdin>"))?,
     };
     let batch_size = args.batch_size.max(1);
+    let write = |out: &mut dyn Write, path: &Path| {
+        write_vectors(&embedder, &lines, batch_size, args.normalize, out, path)
+    };
     match &args.output {
         Some(path) => {
             let mut out = AtomicFile::create(path)?;
-            write_vectors(
-                &embedder,
-                &lines,
-                batch_size,
-                args.normalize,
-                &mut out,
-                path,
-            )?;
+            write(&mut out, path)?;
             out.commit()
         }
-        None => {
-            let mut out = BufWriter::new(std::io::stdout().lock());
-            let path = Path::new("<stdout>");
-            write_vectors(
-                &embedder,
-                &lines,
-                batch_size,
-                args.normalize,
-                &mut out,
-                path,
-            )
-        }
+        None => write(
+            &mut BufWriter::new(std::io::stdout().lock()),
+            Path::new("<stdout>"),
+        ),
     }
 }
 
@@ -216,7 +204,7 @@ fn write_vectors(
     lines: &[String],
     batch_size: usize,
     normalize: bool,
-    out: &mut impl Write,
+    out: &mut (impl Write + ?Sized),
     name: &Path,
 ) -> Result<()> {
     if lines.is_empty() {
