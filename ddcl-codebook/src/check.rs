@@ -97,6 +97,12 @@ pub(crate) fn indices(indices: &Tensor, k: usize, like: &Tensor) -> Result<Tenso
         });
     }
     same_device("indices", indices, like)?;
+    index_values(indices, k)?;
+    Ok(indices.to_dtype(DType::U32)?)
+}
+
+/// The code indices of `indices` (any shape) as f64 on the host, each checked to be < `k`.
+pub(crate) fn index_values(indices: &Tensor, k: usize) -> Result<Vec<f64>> {
     let values = host::values(indices)?;
     if let Some(&bad) = values.iter().find(|&&i| i < 0.0 || i >= k as f64) {
         return Err(Error::Index {
@@ -105,7 +111,7 @@ pub(crate) fn indices(indices: &Tensor, k: usize, like: &Tensor) -> Result<Tenso
             size: k,
         });
     }
-    Ok(indices.to_dtype(DType::U32)?)
+    Ok(values)
 }
 
 fn same_device(name: &'static str, t: &Tensor, like: &Tensor) -> Result<()> {

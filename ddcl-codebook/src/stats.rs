@@ -2,7 +2,7 @@
 
 use candle_core::Tensor;
 
-use crate::{host, Error, Result};
+use crate::{check, Error, Result};
 
 /// Counts how often each code is used over any number of batches of indices.
 ///
@@ -56,15 +56,7 @@ impl CodebookStats {
     /// Counts the code indices of one batch (any shape, integer dtype, each < K).
     pub fn add(&mut self, indices: &Tensor) -> Result<()> {
         let k = self.counts.len();
-        let values = host::values(indices)?;
-        if let Some(&bad) = values.iter().find(|&&i| i < 0.0 || i >= k as f64) {
-            return Err(Error::Index {
-                name: "indices",
-                index: bad as i64,
-                size: k,
-            });
-        }
-        for i in values {
+        for i in check::index_values(indices, k)? {
             self.counts[i as usize] += 1;
         }
         Ok(())
