@@ -346,7 +346,7 @@ impl BenchConfig {
 }
 
 /// A list with at least one element.
-fn not_empty<T>(key: &str, list: &[T]) -> ddcl_readout::Result<()> {
+pub(crate) fn not_empty<T>(key: &str, list: &[T]) -> ddcl_readout::Result<()> {
     if list.is_empty() {
         return Err(ddcl_readout::Error::Empty {
             what: key.to_string(),
@@ -356,7 +356,7 @@ fn not_empty<T>(key: &str, list: &[T]) -> ddcl_readout::Result<()> {
 }
 
 /// A list of names (or numbers) each given once.
-fn unique(key: &str, names: impl Iterator<Item = String>) -> ddcl_readout::Result<()> {
+pub(crate) fn unique(key: &str, names: impl Iterator<Item = String>) -> ddcl_readout::Result<()> {
     let mut seen = std::collections::HashSet::new();
     for n in names {
         if !seen.insert(n.clone()) {

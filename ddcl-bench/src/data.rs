@@ -151,7 +151,7 @@ pub fn load(name: &str, source: &DataSource, limit: usize, seed: u64) -> Result<
         DataSource::TextFile { text: t, label, .. } => text(user::read_text_file(&p, t, label)?),
         DataSource::Bbc => text(user::read_text_folder(&p)?),
         DataSource::FashionMnist => {
-            let (i, l) = read_fashion(&p)?;
+            let (i, l) = read_fashion(&p, &["train", "t10k"])?;
             (Inputs::Images(i), l)
         }
         DataSource::ImageFolder { .. } => {
@@ -233,8 +233,8 @@ fn read_gz(path: &Path) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Fashion-MNIST's train and test IDX files, concatenated.
-fn read_fashion(dir: &Path) -> Result<(Vec<DynamicImage>, Vec<String>)> {
+/// Fashion-MNIST's IDX files of `parts` (`train`, `t10k`) in `dir`, concatenated.
+pub(crate) fn read_fashion(dir: &Path, parts: &[&str]) -> Result<(Vec<DynamicImage>, Vec<String>)> {
     const NAMES: [&str; 10] = [
         "t-shirt",
         "trouser",
@@ -248,7 +248,7 @@ fn read_fashion(dir: &Path) -> Result<(Vec<DynamicImage>, Vec<String>)> {
         "ankle-boot",
     ];
     let (mut images, mut labels) = (Vec::new(), Vec::new());
-    for part in ["train", "t10k"] {
+    for part in parts {
         let ip = dir.join(format!("{part}-images-idx3-ubyte.gz"));
         let lp = dir.join(format!("{part}-labels-idx1-ubyte.gz"));
         let (im, lb) = (read_gz(&ip)?, read_gz(&lp)?);

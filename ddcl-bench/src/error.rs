@@ -11,6 +11,9 @@ pub enum Error {
     /// The prototype mathematics failed.
     #[error(transparent)]
     Core(#[from] ddcl_core::Error),
+    /// A quantiser or the autoencoder of the codebook experiment failed.
+    #[error(transparent)]
+    Codebook(#[from] ddcl_codebook::Error),
     /// A candle operation failed.
     #[error(transparent)]
     Candle(#[from] candle_core::Error),

@@ -3,6 +3,8 @@
 //! The comparison users run: does the DDCL readout beat mean pooling and CLS, where, by how
 //! much, and at what cost? The `ddcl-bench` binary (`--help`) runs it on `configs/bench.yaml`;
 //! this library holds its parts: datasets, feature cache, methods, protocols, metrics, report.
+//! `ddcl-bench codebook` runs the codebook experiment instead ([`CodebookConfig`],
+//! [`run_codebook`]): DDCL as a differentiable codebook against hard VQ and FSQ.
 #![warn(missing_docs)]
 
 /// The README's examples, compiled and run as doctests.
@@ -16,6 +18,7 @@ struct ReadmeDoctests;
 struct WorkspaceReadmeDoctests;
 
 mod alloc;
+mod codebook;
 mod config;
 mod data;
 mod encoders;
@@ -38,6 +41,11 @@ mod tabular;
 mod write;
 
 pub use alloc::{heap_peak_since_reset, reset_heap_peak, CountingAlloc};
+pub use codebook::config::{
+    CodebookConfig, CodebookMethod, DdclSettings, FsqSettings, InitSetting, NetworkConfig,
+    Schedule, Shape, VqSettings,
+};
+pub use codebook::results::{CodebookResults, CodebookRow, Curve};
 pub use config::{
     BenchConfig, DatasetConfig, JointConfig, Modality, SourceKind, SpeedConfig, SweepConfig,
     TabularConfig,
@@ -49,7 +57,7 @@ pub use kmeans::{kmeans, KMeans};
 pub use methods::{auto_tau, FitConfig, Fitted, Method, Tau};
 pub use metrics::{accuracy, ari, hungarian_accuracy, mean_std, nmi};
 pub use outdir::{check_out, replace_dir};
-pub use pipeline::run;
+pub use pipeline::{run, run_codebook};
 pub use probe::{probe, standardise, CvScores, Logistic, ProbeConfig, ProbeFit, ProbeRecord};
 pub use progress::{progress, Progress, LINE_EVERY};
 pub use report::{markdown, plots};

@@ -6,12 +6,13 @@ use std::time::Instant;
 use ddcl_readout::yaml::Validated;
 
 use crate::alloc::peak_rss_mib;
+use crate::codebook::config::CodebookConfig;
 use crate::config::BenchConfig;
 use crate::data::{load, split, Dataset};
 use crate::encoders::Encoders;
 use crate::error::{Error, Result};
 use crate::progress::run_clock;
-use crate::protocol::{cluster, joint, probe, speed, sweep, tabular, Context, Encoded};
+use crate::protocol::{cluster, codebook, joint, probe, speed, sweep, tabular, Context, Encoded};
 use crate::results::{DatasetInfo, Results, SplitInfo};
 
 /// Runs every configured protocol. Before any work, the configuration is checked (as when it
@@ -29,7 +30,7 @@ pub fn run(cfg: BenchConfig) -> Result<Results> {
         d.source()?.check_exists()?;
     }
     let mut encoders = Encoders::resolve(&cfg)?;
-    let mut results = Results::new(cfg.clone());
+    let mut results = Results::new(Some(cfg.clone()));
     for d in &cfg.datasets {
         let data = load(&d.name, &d.source()?, d.limit, seed)?;
         let mut info = describe(&cfg, &data);
@@ -65,6 +66,29 @@ pub fn run(cfg: BenchConfig) -> Result<Results> {
     if let Some(s) = &cfg.speed {
         results.speed = speed::run(&ctx, s)?;
     }
+    results.seconds = started.elapsed().as_secs_f64();
+    results.peak_rss_mib = peak_rss_mib();
+    Ok(results)
+}
+
+/// Runs the codebook experiment (`ddcl-bench codebook`): its rows in [`Results::codebook`],
+/// the images used in [`Results::datasets`]. The configuration is checked first (as when it
+/// is read).
+///
+/// ```no_run
+/// let cfg = ddcl_bench::CodebookConfig::from_yaml_file("configs/codebook.yaml".as_ref())?;
+/// let results = ddcl_bench::run_codebook(cfg)?;
+/// assert!(results.codebook.is_some_and(|c| !c.rows.is_empty()));
+/// # Ok::<(), ddcl_bench::Error>(())
+/// ```
+pub fn run_codebook(cfg: CodebookConfig) -> Result<Results> {
+    run_clock();
+    let started = Instant::now();
+    Validated::check(&cfg)?;
+    let mut results = Results::new(None);
+    let (section, info) = codebook::run(&cfg)?;
+    results.datasets.push(info);
+    results.codebook = Some(section);
     results.seconds = started.elapsed().as_secs_f64();
     results.peak_rss_mib = peak_rss_mib();
     Ok(results)

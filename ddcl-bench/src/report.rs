@@ -3,8 +3,10 @@
 use std::fmt::Write;
 use std::path::Path;
 
+use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::codebook::curves::Panel;
 use crate::error::{Error, Result};
 use crate::results::Results;
 use crate::stats::{Interval, Paired};
@@ -18,7 +20,7 @@ pub fn markdown(r: &Results) -> String {
     let _ = writeln!(s, "# ddcl-bench report\n");
     let _ = writeln!(
         s,
-        "Schema `{}`, git `{}`, {} ({} threads, {}), {:.0} s, peak RSS {} MiB. Seeds {:?}, train share {}.\n",
+        "Schema `{}`, git `{}`, {} ({} threads, {}), {:.0} s, peak RSS {} MiB.{}\n",
         r.schema,
         r.git_revision.as_deref().unwrap_or("unknown"),
         r.machine.cpu.as_deref().unwrap_or(r.machine.arch),
@@ -26,8 +28,10 @@ pub fn markdown(r: &Results) -> String {
         r.machine.os,
         r.seconds,
         mib(r.peak_rss_mib),
-        r.config.seeds,
-        r.config.train_share
+        r.config.as_ref().map_or(String::new(), |c| format!(
+            " Seeds {:?}, train share {}.",
+            c.seeds, c.train_share
+        ))
     );
     let _ = writeln!(s, "## Datasets\n\n| dataset | examples | classes | train | test | tokens/example |\n|---|---|---|---|---|---|");
     for d in &r.datasets {
@@ -227,6 +231,9 @@ pub fn markdown(r: &Results) -> String {
             );
         }
     }
+    if let Some(c) = &r.codebook {
+        s.push_str(&crate::codebook::table::markdown(c));
+    }
     s
 }
 
@@ -402,6 +409,12 @@ pub fn plots(r: &Results, dir: &Path) -> Result<()> {
             Some(&labels),
         )?;
     }
+    if let Some(c) = &r.codebook {
+        stacked(
+            &dir.join("codebook.svg"),
+            &crate::codebook::curves::panels(c),
+        )?;
+    }
     Ok(())
 }
 
@@ -409,6 +422,39 @@ type Series = (String, Vec<(f64, f64)>);
 
 fn chart(
     path: &Path,
+    title: &str,
+    x: &str,
+    y: &str,
+    series: &[Series],
+    labels: Option<&[String]>,
+) -> Result<()> {
+    if series.iter().all(|(_, p)| p.is_empty()) {
+        return Ok(());
+    }
+    let root = SVGBackend::new(path, (900, 520)).into_drawing_area();
+    panel(&root, title, x, y, series, labels)?;
+    root.present().map_err(plot_err)
+}
+
+/// `panels` one above the other in one SVG (`codebook.svg`); nothing when none has a point.
+fn stacked(path: &Path, panels: &[Panel]) -> Result<()> {
+    if panels
+        .iter()
+        .all(|p| p.series.iter().all(|(_, s)| s.is_empty()))
+    {
+        return Ok(());
+    }
+    let root = SVGBackend::new(path, (900, 520 * panels.len() as u32)).into_drawing_area();
+    for (area, p) in root.split_evenly((panels.len(), 1)).iter().zip(panels) {
+        panel(area, p.title, p.x, p.y, &p.series, None)?;
+    }
+    root.present().map_err(plot_err)
+}
+
+/// A line chart of `series` on `root`, x ticks named by `labels` when given; nothing when
+/// there is no point.
+fn panel(
+    root: &DrawingArea<SVGBackend<'_>, Shift>,
     title: &str,
     x: &str,
     y: &str,
@@ -426,9 +472,8 @@ fn chart(
         .iter()
         .fold((f64::MAX, f64::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
     let pad = ((y1 - y0) * 0.1).max(1e-3);
-    let root = SVGBackend::new(path, (900, 520)).into_drawing_area();
     root.fill(&WHITE).map_err(plot_err)?;
-    let mut c = ChartBuilder::on(&root)
+    let mut c = ChartBuilder::on(root)
         .caption(title, ("sans-serif", 20))
         .margin(12)
         .x_label_area_size(if labels.is_some() { 110 } else { 40 })
@@ -470,6 +515,5 @@ fn chart(
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()
-        .map_err(plot_err)?;
-    root.present().map_err(plot_err)
+        .map_err(plot_err)
 }

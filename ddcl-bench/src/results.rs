@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::codebook::results::CodebookResults;
 use crate::config::BenchConfig;
 use crate::probe::ProbeRecord;
 use crate::stats::{Interval, Paired, ALPHA, BASELINE, LEVEL, RESAMPLES};
@@ -13,7 +14,9 @@ use crate::stats::{Interval, Paired, ALPHA, BASELINE, LEVEL, RESAMPLES};
 /// [`Interval`] (n, standard error, Wilson 95% interval), each method's [`Paired`]
 /// comparison with mean pooling (`vs_mean`), the per-example test predictions with the test
 /// labels (`SplitInfo::labels`, `predictions`), the clustering accuracy's interval, and
-/// [`StatsInfo`], which says how all of them were computed.
+/// [`StatsInfo`], which says how all of them were computed; and the optional `codebook`
+/// section of a `ddcl-bench codebook` run ([`CodebookResults`]), whose results have no
+/// `config` of the comparison (the experiment's own is in the section) and no protocol rows.
 pub const SCHEMA: &str = "ddcl-bench/2";
 
 /// Everything a run measured, with what it ran on.
@@ -21,8 +24,9 @@ pub const SCHEMA: &str = "ddcl-bench/2";
 pub struct Results {
     /// [`SCHEMA`].
     pub schema: &'static str,
-    /// The configuration, as run (after `--quick`).
-    pub config: BenchConfig,
+    /// The configuration, as run (after `--quick`); absent in a `ddcl-bench codebook` run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub config: Option<BenchConfig>,
     /// `git rev-parse HEAD` of the working tree, if any.
     pub git_revision: Option<String>,
     /// The machine.
@@ -47,11 +51,15 @@ pub struct Results {
     pub tabular: Vec<TabularRow>,
     /// Speed per pooling method on the real encoder.
     pub speed: Vec<SpeedRow>,
+    /// The codebook experiment (`ddcl-bench codebook`; absent in the comparison's runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub codebook: Option<CodebookResults>,
 }
 
 impl Results {
-    /// No rows yet, for `config` run on this machine at the working tree's git revision.
-    pub(crate) fn new(config: BenchConfig) -> Self {
+    /// No rows yet, for `config` (none for the codebook experiment) run on this machine at the
+    /// working tree's git revision.
+    pub(crate) fn new(config: Option<BenchConfig>) -> Self {
         Self {
             schema: SCHEMA,
             config,
@@ -67,6 +75,7 @@ impl Results {
             sweep: Vec::new(),
             tabular: Vec::new(),
             speed: Vec::new(),
+            codebook: None,
         }
     }
 }

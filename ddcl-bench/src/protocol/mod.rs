@@ -3,6 +3,7 @@
 //! dataset) and returns its rows of the results, which the pipeline pushes.
 
 pub mod cluster;
+pub mod codebook;
 pub mod joint;
 mod predict;
 pub mod probe;
