@@ -54,6 +54,7 @@ mod reseed;
 mod schedule;
 mod stats;
 mod temperature;
+mod unfold;
 mod usage;
 mod vq;
 mod vq_config;
