@@ -5,6 +5,8 @@
 //! this library holds its parts: datasets, feature cache, methods, protocols, metrics, report.
 //! `ddcl-bench codebook` runs the codebook experiment instead ([`CodebookConfig`],
 //! [`run_codebook`]): DDCL as a differentiable codebook against hard VQ and FSQ.
+//! `ddcl-bench claims` measures the paper's claims ([`ClaimsConfig`], [`run_claims`]): deep
+//! clustering, the two-timescale condition, the identity over every training step.
 #![warn(missing_docs)]
 
 /// The README's examples, compiled and run as doctests.
@@ -18,6 +20,7 @@ struct ReadmeDoctests;
 struct WorkspaceReadmeDoctests;
 
 mod alloc;
+mod claims;
 mod codebook;
 mod config;
 mod data;
@@ -41,6 +44,13 @@ mod tabular;
 mod write;
 
 pub use alloc::{heap_peak_since_reset, reset_heap_peak, CountingAlloc};
+pub use claims::config::{ClaimsConfig, ClusterSettings, FullSettings, TimescaleSettings};
+pub use claims::geometry::{relative_separation, TokenGeometry, CRITICAL_FACTOR};
+pub use claims::report::identity_markdown;
+pub use claims::results::{
+    Claim, ClaimsResults, ClusterRun, ClusterSummary, TimescalePoint, TimescaleRun,
+};
+pub use claims::run_claims;
 pub use codebook::config::{
     CodebookConfig, CodebookMethod, DdclSettings, FsqSettings, InitSetting, NetworkConfig,
     Schedule, Shape, VqSettings,
@@ -62,8 +72,8 @@ pub use probe::{probe, standardise, CvScores, Logistic, ProbeConfig, ProbeFit, P
 pub use progress::{progress, Progress, LINE_EVERY};
 pub use report::{markdown, plots};
 pub use results::{
-    ClusterRow, DatasetInfo, JointRow, Machine, ProbeRow, Results, SpeedRow, SplitInfo, StatsInfo,
-    SweepRow, TabularRow, SCHEMA,
+    ClusterRow, DatasetInfo, IdentityRow, JointRow, Machine, ProbeRow, Results, SpeedRow,
+    SplitInfo, StatsInfo, SweepRow, TabularRow, SCHEMA,
 };
 pub use speed::speed;
 pub use states::States;
