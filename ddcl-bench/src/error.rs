@@ -14,6 +14,9 @@ pub enum Error {
     /// A quantiser or the autoencoder of the codebook experiment failed.
     #[error(transparent)]
     Codebook(#[from] ddcl_codebook::Error),
+    /// The hierarchical compressor failed.
+    #[error(transparent)]
+    Hier(#[from] ddcl_hier::Error),
     /// A candle operation failed.
     #[error(transparent)]
     Candle(#[from] candle_core::Error),

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
-use ddcl_bench::{BenchConfig, ClaimsConfig, CodebookConfig};
+use ddcl_bench::{BenchConfig, CodebookConfig, HierConfig};
 use tracing_subscriber::EnvFilter;
 
 #[global_allocator]
@@ -81,6 +81,31 @@ struct Args {
 /// The experiments other than the comparison.
 #[derive(Subcommand)]
 enum Command {
+    /// The hierarchical experiment: BBC News from whole documents by stacked DDCL readouts.
+    ///
+    /// Every BBC News document (2,225, 5 topics) is cut into chunks of the encoder's window
+    /// (configs/hier.yaml: `chunk.window` content tokens overlapping by `chunk.overlap`), each
+    /// chunk encoded by MiniLM; nothing is truncated. Each method gives one vector per
+    /// document: truncate-mean (mean pooling of the first window, what a flat encoder sees),
+    /// chunk-mean (the mean of the chunk mean-poolings; the baseline), two-level-mean (chunk
+    /// means weighted by their tokens), and each variant of the config, a ddcl_hier
+    /// HierCompressor of two DDCL levels (K1 prototypes per chunk, K2 over the document's chunk
+    /// summaries) fitted without labels on each seed's training documents, level by level, as
+    /// the comparison's ddcl:K:SUMMARY methods. A linear probe (the comparison's) on each
+    /// seed's split; accuracy over the pooled test predictions with its Wilson interval, each
+    /// method paired with chunk-mean (bootstrap interval, exact McNemar); documents per second
+    /// end to end and from cached states. Then the streaming path (compress_document: chunks
+    /// through the encoder and level 1 in batches of `chunk.batch`) on synthetic documents of
+    /// concatenated BBC text at `scaling.lengths` tokens (1,000 to 100,000): seconds and peak
+    /// heap (the counting allocator), least-squares lines and ratios.
+    ///
+    /// The chunk token states are cached under the config's `cache` folder keyed by the
+    /// model's files, the documents and the chunking, so a second run skips the encoder.
+    /// Writes results.json (schema `ddcl-bench/2`, its `hier` section), report.md and hier.svg
+    /// into --out. Every setting is range-checked when the config is read, naming the key
+    /// (`chunk.overlap must be < chunk.window = 254, got 300`).
+    #[command(verbatim_doc_comment)]
+    Hier(HierArgs),
     /// The codebook experiment: DDCL as a differentiable codebook against hard VQ and FSQ.
     ///
     /// A small convolutional autoencoder on Fashion-MNIST (two stride-2
@@ -104,25 +129,6 @@ enum Command {
     /// The default run's time on two CPU cores is not measured yet.
     #[command(verbatim_doc_comment)]
     Codebook(CodebookArgs),
-    /// The paper's claims, measured, each beside the paper's figure with a verdict.
-    ///
-    /// 1. Deep clustering, the paper's setting: the text encoder's top layers (the tabular
-    ///    features-as-tokens encoder whole) and a DDCL readout of K = classes trained on
-    ///    lambda * L_SQ alone under the timescale condition; DDCL's hard assignment and
-    ///    k-means on the trained features against k-means on the features before training:
-    ///    Hungarian accuracy (Wilson 95% interval, seeds pooled), NMI, ARI.
-    /// 2. Two timescales: eps = eta_E / eta_P from 1e-3 to 10 reached both ways (eta_P fixed,
-    ///    eta_E fixed), from k-means++ and from a collapsed start, unsupervised and supervised,
-    ///    on the tabular encoder (Shuttle): separation over the token scale, V / L_SQ, effective
-    ///    rank, tau / tau_c (tau_c = 4 lambda_max of the token covariance), the step margin, the
-    ///    two gradients' norm ratio; timescale-*.svg with bands over seeds.
-    /// 3. The identity L_SQ = L_OLS + V over every training step: the largest relative
-    ///    residual and the steps above 1e-5 and 1e-12.
-    ///
-    /// Writes results.json (its `claims` and `identity` sections), report.md and the plots
-    /// into --out. Every setting is range-checked when the config is read, naming the key.
-    #[command(verbatim_doc_comment)]
-    Claims(ClaimsArgs),
 }
 
 // The flags of `ddcl-bench codebook`; its help is the doc comment of `Command::Codebook` (a doc
@@ -147,16 +153,17 @@ struct CodebookArgs {
     seeds: Vec<u64>,
 }
 
-// The flags of `ddcl-bench claims` (its help is the doc comment of `Command::Claims`).
+// The flags of `ddcl-bench hier` (its help is the doc comment of `Command::Hier`).
 #[derive(clap::Args)]
-struct ClaimsArgs {
+struct HierArgs {
     /// The YAML config of the experiment (unknown keys are rejected).
-    #[arg(long, default_value = "configs/claims.yaml")]
+    #[arg(long, default_value = "configs/hier.yaml")]
     config: PathBuf,
-    /// Output folder; checked before any work and replaced whole, as the comparison's.
-    #[arg(long, default_value = "runs/claims")]
+    /// Output folder for results.json, report.md and hier.svg; checked before any work and
+    /// replaced whole, as the comparison's.
+    #[arg(long, default_value = "runs/hier")]
     out: PathBuf,
-    /// The full run: the config's `full` seeds and step counts (time quoted in the config).
+    /// The full run: every document, at least three seeds.
     #[arg(long)]
     full: bool,
     /// Seeds to run (repeat the flag); replaces the config's `seeds`.
@@ -164,9 +171,9 @@ struct ClaimsArgs {
     seeds: Vec<u64>,
 }
 
-/// Runs the claims experiment and writes its outputs.
-fn claims(args: ClaimsArgs) -> ddcl_bench::Result<()> {
-    let mut cfg = ClaimsConfig::from_yaml_file(&args.config)?;
+/// Runs the hierarchical experiment and writes its outputs.
+fn hier(args: HierArgs) -> ddcl_bench::Result<()> {
+    let mut cfg = HierConfig::from_yaml_file(&args.config)?;
     if !args.seeds.is_empty() {
         cfg.seeds = args.seeds;
     }
@@ -175,11 +182,11 @@ fn claims(args: ClaimsArgs) -> ddcl_bench::Result<()> {
     }
     ddcl_bench::check_out(&args.out)?;
     let started = Instant::now();
-    let results = ddcl_bench::run_claims(cfg)?;
+    let results = ddcl_bench::run_hier(cfg)?;
     ddcl_bench::write(&results, &args.out)?;
     println!("{}", ddcl_bench::markdown(&results));
     eprintln!(
-        "wrote {}/{{results.json, report.md, timescale-*.svg}} in {:.0} s",
+        "wrote {}/{{results.json, report.md, hier.svg}} in {:.0} s",
         args.out.display(),
         started.elapsed().as_secs_f64()
     );
@@ -214,7 +221,7 @@ fn codebook(args: CodebookArgs) -> ddcl_bench::Result<()> {
 fn run(args: Args) -> ddcl_bench::Result<()> {
     match args.command {
         Some(Command::Codebook(c)) => return codebook(c),
-        Some(Command::Claims(c)) => return claims(c),
+        Some(Command::Hier(c)) => return hier(c),
         None => {}
     }
     let mut cfg = BenchConfig::from_yaml_file(&args.config)?;

@@ -11,9 +11,12 @@ use crate::config::BenchConfig;
 use crate::data::{load, split, Dataset};
 use crate::encoders::Encoders;
 use crate::error::{Error, Result};
+use crate::hier::config::HierConfig;
 use crate::progress::run_clock;
-use crate::protocol::{cluster, codebook, joint, probe, speed, sweep, tabular, Context, Encoded};
-use crate::results::{DatasetInfo, IdentityRow, Results, SplitInfo};
+use crate::protocol::{
+    cluster, codebook, hier, joint, probe, speed, sweep, tabular, Context, Encoded,
+};
+use crate::results::{DatasetInfo, Results, SplitInfo};
 
 /// Runs every configured protocol. Before any work, the configuration is checked (as when it
 /// is read), every dataset's file or folder must be there, and the models are resolved and
@@ -66,7 +69,6 @@ pub fn run(cfg: BenchConfig) -> Result<Results> {
     if let Some(s) = &cfg.speed {
         results.speed = speed::run(&ctx, s)?;
     }
-    results.identity = identity_rows(&results);
     results.seconds = started.elapsed().as_secs_f64();
     results.peak_rss_mib = peak_rss_mib();
     Ok(results)
@@ -95,21 +97,27 @@ pub fn run_codebook(cfg: CodebookConfig) -> Result<Results> {
     Ok(results)
 }
 
-/// The identity over every training run of the comparison: protocols 3, 4 and 5.
-fn identity_rows(r: &Results) -> Vec<IdentityRow> {
-    let joint = r
-        .joint
-        .iter()
-        .map(|j| IdentityRow::f32("joint", &j.method, j.identity));
-    let sweep = r
-        .sweep
-        .iter()
-        .map(|s| IdentityRow::f32("sweep", &format!("eps={}", s.eps), s.identity));
-    let tabular = r
-        .tabular
-        .iter()
-        .map(|t| IdentityRow::f32("tabular", &t.method, t.identity));
-    joint.chain(sweep).chain(tabular).collect()
+/// Runs the hierarchical experiment (`ddcl-bench hier`): its rows in [`Results::hier`], the
+/// documents used in [`Results::datasets`]. The configuration is checked first (as when it
+/// is read).
+///
+/// ```no_run
+/// let cfg = ddcl_bench::HierConfig::from_yaml_file("configs/hier.yaml".as_ref())?;
+/// let results = ddcl_bench::run_hier(cfg)?;
+/// assert!(results.hier.is_some_and(|h| !h.rows.is_empty()));
+/// # Ok::<(), ddcl_bench::Error>(())
+/// ```
+pub fn run_hier(cfg: HierConfig) -> Result<Results> {
+    run_clock();
+    let started = Instant::now();
+    Validated::check(&cfg)?;
+    let mut results = Results::new(None);
+    let (section, info) = hier::run(&cfg)?;
+    results.datasets.push(info);
+    results.hier = Some(section);
+    results.seconds = started.elapsed().as_secs_f64();
+    results.peak_rss_mib = peak_rss_mib();
+    Ok(results)
 }
 
 /// The dataset as sampled: its size, classes, and each seed's split.

@@ -8,8 +8,9 @@ use plotters::prelude::*;
 
 use crate::codebook::curves::Panel;
 use crate::error::{Error, Result};
+use crate::hier::results::{HierResults, Line};
 use crate::results::Results;
-use crate::stats::{Interval, Paired};
+use crate::stats::{Interval, Paired, BASELINE};
 
 /// The standard error, in points, that a reported accuracy should not exceed.
 const SE_TARGET: f64 = 1.0;
@@ -234,11 +235,110 @@ pub fn markdown(r: &Results) -> String {
     if let Some(c) = &r.codebook {
         s.push_str(&crate::codebook::table::markdown(c));
     }
-    if let Some(c) = &r.claims {
-        s.push_str(&crate::claims::report::markdown(c));
+    if let Some(h) = &r.hier {
+        hier_section(&mut s, h);
     }
-    s.push_str(&crate::claims::report::identity_markdown(&r.identity));
     s
+}
+
+/// The hierarchical experiment's section: accuracy and speed per method, the paired
+/// comparison with the mean of chunk means, the streaming path's cost against length.
+fn hier_section(s: &mut String, h: &HierResults) {
+    let d = &h.documents;
+    let _ = writeln!(
+        s,
+        "\n## Hierarchical: BBC News, whole documents\n\n\
+         {} documents, {} content tokens on average (median {}, longest {}); {:.0}% are longer \
+         than one window of {} tokens (overlap {}), so truncation drops text of those; {} chunks \
+         (at most {} in a document). Linear probe on each method's document vectors, seeds {:?} \
+         (each another split, {} of the documents for training); accuracy over the pooled test \
+         predictions, ± half the Wilson 95% interval, SE in points. DDCL levels are fitted \
+         without labels on the training documents (k-means++, then {} steps on L_SQ per level). \
+         Documents per second: end to end on {} test documents (tokenizer, encoder, readout); \
+         readout: the levels alone on the cached chunk token states.{}\n",
+        d.documents,
+        format_args!("{:.0}", d.mean_tokens),
+        d.median_tokens,
+        d.max_tokens,
+        100.0 * d.longer_than_window,
+        h.config.chunk.window,
+        h.config.chunk.overlap,
+        d.chunks,
+        d.max_chunks,
+        h.config.seeds,
+        h.config.train_share,
+        h.config.fit.steps,
+        h.config.speed_docs,
+        if h.cached {
+            " Chunk token states from the cache."
+        } else {
+            ""
+        },
+    );
+    let _ = writeln!(
+        s,
+        "| method | what | features | test accuracy, % | docs/s end to end | docs/s readout |\n\
+         |---|---|---|---|---|---|"
+    );
+    for r in &h.rows {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {:.1} | {:.0} |",
+            r.method,
+            r.description,
+            r.width,
+            accuracy_cell(&r.pooled),
+            r.docs_per_s,
+            r.readout_docs_per_s
+        );
+    }
+    let compared: Vec<(String, &Paired)> = h
+        .rows
+        .iter()
+        .filter_map(|r| Some((r.method.clone(), r.vs_baseline.as_ref()?)))
+        .collect();
+    let _ = writeln!(s, "\n### Each method against {}, same splits\n", h.baseline);
+    paired_table(s, "method", &compared);
+    let f = &h.scaling_fit;
+    let _ = writeln!(
+        s,
+        "\n### Streaming: cost against document length\n\n\
+         Synthetic documents of BBC text concatenated, compressed by `{}` (fitted on the first \
+         seed's training documents) from token ids to the document vector; peak heap of the \
+         call above what was live before it (the counting allocator). One encoder buffer is {} \
+         tokens ({} chunks). Plot: `hier.svg`.\n\n\
+         | tokens | chunks | seconds | ms per 1,000 tokens | peak heap, MiB |\n|---|---|---|---|---|",
+        h.rows.last().map_or("", |r| r.method.as_str()),
+        f.buffer_tokens,
+        h.config.chunk.batch,
+    );
+    for p in &h.scaling {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {:.2} | {:.1} | {} |",
+            p.tokens,
+            p.chunks,
+            p.seconds,
+            1e6 * p.seconds / p.tokens.max(1) as f64,
+            mib(p.peak_heap_bytes.map(|b| b as f64 / (1024.0 * 1024.0)))
+        );
+    }
+    let line = |l: Option<Line>, unit: &str, scale: f64| {
+        l.map_or("—".into(), |l| {
+            format!("{:.3e} {unit} per token (R² {:.4})", l.slope / scale, l.r2)
+        })
+    };
+    let ratio = |r: Option<f64>| r.map_or("—".into(), |r| format!("{r:.2}"));
+    let _ = writeln!(
+        s,
+        "\nLeast squares: time {}; peak heap beyond the buffer {}. Seconds per token at the \
+         longest length over the shortest beyond the buffer: {} (1 for a linear cost); peak \
+         heap at the longest over the shortest beyond the buffer: {} (1 for flat memory).",
+        line(f.time, "s", 1.0),
+        line(f.memory, "MiB", 1024.0 * 1024.0),
+        ratio(f.time_per_token_ratio),
+        ratio(f.memory_ratio),
+    );
 }
 
 /// `81.2 ± 1.3 (SE 0.68)`, in points, with † when the SE is above [`SE_TARGET`].
@@ -260,9 +360,15 @@ fn paired_table(s: &mut String, lead: &str, rows: &[(String, &Paired)]) {
         return;
     }
     let cols = lead.split('|').count();
+    let base = &rows[0].1.baseline;
+    let named = if base == BASELINE {
+        "mean pooling"
+    } else {
+        base
+    };
     let _ = writeln!(
         s,
-        "Difference in test accuracy with mean pooling on the same test examples, in points: \
+        "Difference in test accuracy with {named} on the same test examples, in points: \
          ± is half the width of the paired bootstrap's 95% interval ({} resamples, stratified \
          by split); p is the exact McNemar test on the examples exactly one of the two gets \
          right; significant means p < 0.05.\n",
@@ -270,7 +376,7 @@ fn paired_table(s: &mut String, lead: &str, rows: &[(String, &Paired)]) {
     );
     let _ = writeln!(
         s,
-        "| {lead} | − mean | 95% interval | only it right / only mean right | p | verdict |\n|{}---|---|---|---|---|",
+        "| {lead} | − {base} | 95% interval | only it right / only {base} right | p | verdict |\n|{}---|---|---|---|---|",
         "---|".repeat(cols)
     );
     for (head, p) in rows {
@@ -329,7 +435,8 @@ fn plot_err(e: impl std::fmt::Display) -> Error {
     Error::Config(format!("plot: {e}"))
 }
 
-/// Writes `accuracy.svg`, `sweep.svg` and `speed.svg` (each only when it has data).
+/// Writes `accuracy.svg`, `sweep.svg`, `speed.svg`, `codebook.svg` and `hier.svg` (each only
+/// when it has data).
 pub fn plots(r: &Results, dir: &Path) -> Result<()> {
     if !r.probe.is_empty() {
         let methods: Vec<&str> = unique(r.probe.iter().map(|p| p.method.as_str()));
@@ -413,14 +520,14 @@ pub fn plots(r: &Results, dir: &Path) -> Result<()> {
             Some(&labels),
         )?;
     }
-    if let Some(c) = &r.claims {
-        crate::claims::plot::plots(c, dir)?;
-    }
     if let Some(c) = &r.codebook {
         stacked(
             &dir.join("codebook.svg"),
             &crate::codebook::curves::panels(c),
         )?;
+    }
+    if let Some(h) = &r.hier {
+        stacked(&dir.join("hier.svg"), &crate::hier::plot::panels(h))?;
     }
     Ok(())
 }

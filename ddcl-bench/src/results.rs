@@ -3,11 +3,9 @@
 
 use serde::Serialize;
 
-use ddcl_readout::IdentityTally;
-
-use crate::claims::results::ClaimsResults;
 use crate::codebook::results::CodebookResults;
 use crate::config::BenchConfig;
+use crate::hier::results::HierResults;
 use crate::probe::ProbeRecord;
 use crate::stats::{Interval, Paired, ALPHA, BASELINE, LEVEL, RESAMPLES};
 
@@ -19,7 +17,8 @@ use crate::stats::{Interval, Paired, ALPHA, BASELINE, LEVEL, RESAMPLES};
 /// labels (`SplitInfo::labels`, `predictions`), the clustering accuracy's interval, and
 /// [`StatsInfo`], which says how all of them were computed; and the optional `codebook`
 /// section of a `ddcl-bench codebook` run ([`CodebookResults`]), whose results have no
-/// `config` of the comparison (the experiment's own is in the section) and no protocol rows.
+/// `config` of the comparison (the experiment's own is in the section) and no protocol rows;
+/// likewise the optional `hier` section of a `ddcl-bench hier` run ([`HierResults`]).
 pub const SCHEMA: &str = "ddcl-bench/2";
 
 /// Everything a run measured, with what it ran on.
@@ -57,43 +56,9 @@ pub struct Results {
     /// The codebook experiment (`ddcl-bench codebook`; absent in the comparison's runs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub codebook: Option<CodebookResults>,
-    /// The paper's claims (`ddcl-bench claims`; absent in the other runs).
+    /// The hierarchical experiment (`ddcl-bench hier`; absent in the other runs).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub claims: Option<ClaimsResults>,
-    /// The identity `L_SQ = L_OLS + V` over every step of every training run this run made
-    /// (one row per run, f32 arithmetic).
-    pub identity: Vec<IdentityRow>,
-}
-
-/// The identity over the steps of one training run.
-#[derive(Debug, Clone, Serialize)]
-pub struct IdentityRow {
-    /// The protocol (`joint`, `sweep`, `tabular`, `timescale`, `deep clustering`).
-    pub protocol: String,
-    /// The run within it.
-    pub run: String,
-    /// The arithmetic of the losses (`f32`).
-    pub dtype: &'static str,
-    /// Steps, largest relative residual, steps above 1e-5 and above 1e-12.
-    #[serde(flatten)]
-    pub tally: IdentityTally,
-}
-
-impl IdentityRow {
-    /// A row for `run` of `protocol` in f32.
-    ///
-    /// ```
-    /// let row = ddcl_bench::IdentityRow::f32("joint", "mean", ddcl_readout::IdentityTally::default());
-    /// assert_eq!(row.dtype, "f32");
-    /// ```
-    pub fn f32(protocol: &str, run: &str, tally: IdentityTally) -> Self {
-        Self {
-            protocol: protocol.into(),
-            run: run.into(),
-            dtype: "f32",
-            tally,
-        }
-    }
+    pub hier: Option<HierResults>,
 }
 
 impl Results {
@@ -116,8 +81,7 @@ impl Results {
             tabular: Vec::new(),
             speed: Vec::new(),
             codebook: None,
-            claims: None,
-            identity: Vec::new(),
+            hier: None,
         }
     }
 }
@@ -313,8 +277,6 @@ pub struct JointRow {
     pub separation: Vec<f64>,
     /// Whether the timescale condition held at every epoch.
     pub timescale_held: bool,
-    /// The identity `L_SQ = L_OLS + V` over every training step of this run.
-    pub identity: IdentityTally,
 }
 
 /// Protocol 4 result.
@@ -332,8 +294,6 @@ pub struct SweepRow {
     pub separation: Vec<f64>,
     /// V after each step.
     pub v: Vec<f64>,
-    /// The identity `L_SQ = L_OLS + V` over every training step of this run.
-    pub identity: IdentityTally,
 }
 
 /// Protocol 5 result.
@@ -353,8 +313,6 @@ pub struct TabularRow {
     pub labels: Vec<usize>,
     /// Accuracy of always answering the most common training class.
     pub majority: f64,
-    /// The identity `L_SQ = L_OLS + V` over every training step of this run.
-    pub identity: IdentityTally,
 }
 
 /// Timing of one method on one dataset's batch (medians over the repeats).

@@ -4,6 +4,7 @@
 
 pub mod cluster;
 pub mod codebook;
+pub mod hier;
 pub mod joint;
 mod predict;
 pub mod probe;
@@ -11,9 +12,6 @@ pub mod speed;
 pub mod sweep;
 pub mod tabular;
 mod trainer;
-
-pub(crate) use predict::predict;
-pub(crate) use trainer::{encoder_tau, text_batches};
 
 use crate::config::BenchConfig;
 use crate::data::Dataset;

@@ -50,7 +50,6 @@ pub fn run(ctx: &Context, s: &SweepConfig) -> Result<Vec<SweepRow>> {
             interval,
             separation: sep,
             v,
-            identity: t.identity(),
         });
     }
     Ok(rows)
