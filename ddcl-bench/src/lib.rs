@@ -8,6 +8,8 @@
 //! `ddcl-bench hier` runs the hierarchical experiment ([`HierConfig`], [`run_hier`]): BBC
 //! News classified from whole documents by stacked DDCL readouts, and the streaming path's
 //! cost against document length.
+//! `ddcl-bench claims` measures the paper's claims ([`ClaimsConfig`], [`run_claims`]): deep
+//! clustering, the two-timescale condition, the identity over every training step.
 #![warn(missing_docs)]
 
 /// The README's examples, compiled and run as doctests.
@@ -21,6 +23,7 @@ struct ReadmeDoctests;
 struct WorkspaceReadmeDoctests;
 
 mod alloc;
+mod claims;
 mod codebook;
 mod config;
 mod data;
@@ -45,6 +48,13 @@ mod tabular;
 mod write;
 
 pub use alloc::{heap_peak_since_reset, reset_heap_peak, CountingAlloc};
+pub use claims::config::{ClaimsConfig, ClusterSettings, FullSettings, TimescaleSettings};
+pub use claims::geometry::{relative_separation, TokenGeometry, CRITICAL_FACTOR};
+pub use claims::report::identity_markdown;
+pub use claims::results::{
+    Claim, ClaimsResults, ClusterRun, ClusterSummary, TimescalePoint, TimescaleRun,
+};
+pub use claims::run_claims;
 pub use codebook::config::{
     CodebookConfig, CodebookMethod, DdclSettings, FsqSettings, InitSetting, NetworkConfig,
     Schedule, Shape, VqSettings,
@@ -56,11 +66,9 @@ pub use config::{
 };
 pub use data::{data_dir, load, split, DataSource, Dataset, Inputs};
 pub use error::{Error, Result};
-pub use hier::config::{HierConfig, LevelSetting, ScalingSetting, Variant};
-pub use hier::results::{
-    DocumentStats, HierResults, HierRow, Line, ScalingFit, ScalingPoint,
-};
 pub use features::{encode, CacheKey, Encoder, ModelFiles, FORMAT};
+pub use hier::config::{HierConfig, LevelSetting, ScalingSetting, Variant};
+pub use hier::results::{DocumentStats, HierResults, HierRow, Line, ScalingFit, ScalingPoint};
 pub use kmeans::{kmeans, KMeans};
 pub use methods::{auto_tau, FitConfig, Fitted, Method, Tau};
 pub use metrics::{accuracy, ari, hungarian_accuracy, mean_std, nmi};
@@ -70,8 +78,8 @@ pub use probe::{probe, standardise, CvScores, Logistic, ProbeConfig, ProbeFit, P
 pub use progress::{progress, Progress, LINE_EVERY};
 pub use report::{markdown, plots};
 pub use results::{
-    ClusterRow, DatasetInfo, JointRow, Machine, ProbeRow, Results, SpeedRow, SplitInfo, StatsInfo,
-    SweepRow, TabularRow, SCHEMA,
+    ClusterRow, DatasetInfo, IdentityRow, JointRow, Machine, ProbeRow, Results, SpeedRow,
+    SplitInfo, StatsInfo, SweepRow, TabularRow, SCHEMA,
 };
 pub use speed::speed;
 pub use states::States;

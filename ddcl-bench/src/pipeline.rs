@@ -16,7 +16,7 @@ use crate::progress::run_clock;
 use crate::protocol::{
     cluster, codebook, hier, joint, probe, speed, sweep, tabular, Context, Encoded,
 };
-use crate::results::{DatasetInfo, Results, SplitInfo};
+use crate::results::{DatasetInfo, IdentityRow, Results, SplitInfo};
 
 /// Runs every configured protocol. Before any work, the configuration is checked (as when it
 /// is read), every dataset's file or folder must be there, and the models are resolved and
@@ -69,6 +69,7 @@ pub fn run(cfg: BenchConfig) -> Result<Results> {
     if let Some(s) = &cfg.speed {
         results.speed = speed::run(&ctx, s)?;
     }
+    results.identity = identity_rows(&results);
     results.seconds = started.elapsed().as_secs_f64();
     results.peak_rss_mib = peak_rss_mib();
     Ok(results)
@@ -95,6 +96,23 @@ pub fn run_codebook(cfg: CodebookConfig) -> Result<Results> {
     results.seconds = started.elapsed().as_secs_f64();
     results.peak_rss_mib = peak_rss_mib();
     Ok(results)
+}
+
+/// The identity over every training run of the comparison: protocols 3, 4 and 5.
+fn identity_rows(r: &Results) -> Vec<IdentityRow> {
+    let joint = r
+        .joint
+        .iter()
+        .map(|j| IdentityRow::f32("joint", &j.method, j.identity));
+    let sweep = r
+        .sweep
+        .iter()
+        .map(|s| IdentityRow::f32("sweep", &format!("eps={}", s.eps), s.identity));
+    let tabular = r
+        .tabular
+        .iter()
+        .map(|t| IdentityRow::f32("tabular", &t.method, t.identity));
+    joint.chain(sweep).chain(tabular).collect()
 }
 
 /// Runs the hierarchical experiment (`ddcl-bench hier`): its rows in [`Results::hier`], the

@@ -238,6 +238,10 @@ pub fn markdown(r: &Results) -> String {
     if let Some(h) = &r.hier {
         hier_section(&mut s, h);
     }
+    if let Some(c) = &r.claims {
+        s.push_str(&crate::claims::report::markdown(c));
+    }
+    s.push_str(&crate::claims::report::identity_markdown(&r.identity));
     s
 }
 
@@ -519,6 +523,9 @@ pub fn plots(r: &Results, dir: &Path) -> Result<()> {
             &series,
             Some(&labels),
         )?;
+    }
+    if let Some(c) = &r.claims {
+        crate::claims::plot::plots(c, dir)?;
     }
     if let Some(c) = &r.codebook {
         stacked(

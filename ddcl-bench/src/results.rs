@@ -3,6 +3,9 @@
 
 use serde::Serialize;
 
+use ddcl_readout::IdentityTally;
+
+use crate::claims::results::ClaimsResults;
 use crate::codebook::results::CodebookResults;
 use crate::config::BenchConfig;
 use crate::hier::results::HierResults;
@@ -59,6 +62,43 @@ pub struct Results {
     /// The hierarchical experiment (`ddcl-bench hier`; absent in the other runs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hier: Option<HierResults>,
+    /// The paper's claims (`ddcl-bench claims`; absent in the other runs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claims: Option<ClaimsResults>,
+    /// The identity `L_SQ = L_OLS + V` over every step of every training run this run made
+    /// (one row per run, f32 arithmetic).
+    pub identity: Vec<IdentityRow>,
+}
+
+/// The identity over the steps of one training run.
+#[derive(Debug, Clone, Serialize)]
+pub struct IdentityRow {
+    /// The protocol (`joint`, `sweep`, `tabular`, `timescale`, `deep clustering`).
+    pub protocol: String,
+    /// The run within it.
+    pub run: String,
+    /// The arithmetic of the losses (`f32`).
+    pub dtype: &'static str,
+    /// Steps, largest relative residual, steps above 1e-5 and above 1e-12.
+    #[serde(flatten)]
+    pub tally: IdentityTally,
+}
+
+impl IdentityRow {
+    /// A row for `run` of `protocol` in f32.
+    ///
+    /// ```
+    /// let row = ddcl_bench::IdentityRow::f32("joint", "mean", ddcl_readout::IdentityTally::default());
+    /// assert_eq!(row.dtype, "f32");
+    /// ```
+    pub fn f32(protocol: &str, run: &str, tally: IdentityTally) -> Self {
+        Self {
+            protocol: protocol.into(),
+            run: run.into(),
+            dtype: "f32",
+            tally,
+        }
+    }
 }
 
 impl Results {
@@ -82,6 +122,8 @@ impl Results {
             speed: Vec::new(),
             codebook: None,
             hier: None,
+            claims: None,
+            identity: Vec::new(),
         }
     }
 }
@@ -277,6 +319,8 @@ pub struct JointRow {
     pub separation: Vec<f64>,
     /// Whether the timescale condition held at every epoch.
     pub timescale_held: bool,
+    /// The identity `L_SQ = L_OLS + V` over every training step of this run.
+    pub identity: IdentityTally,
 }
 
 /// Protocol 4 result.
@@ -294,6 +338,8 @@ pub struct SweepRow {
     pub separation: Vec<f64>,
     /// V after each step.
     pub v: Vec<f64>,
+    /// The identity `L_SQ = L_OLS + V` over every training step of this run.
+    pub identity: IdentityTally,
 }
 
 /// Protocol 5 result.
@@ -313,6 +359,8 @@ pub struct TabularRow {
     pub labels: Vec<usize>,
     /// Accuracy of always answering the most common training class.
     pub majority: f64,
+    /// The identity `L_SQ = L_OLS + V` over every training step of this run.
+    pub identity: IdentityTally,
 }
 
 /// Timing of one method on one dataset's batch (medians over the repeats).

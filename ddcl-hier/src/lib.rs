@@ -48,6 +48,7 @@
 #[doc = include_str!("../README.md")]
 struct ReadmeDoctests;
 
+mod checkpoint;
 mod chunk;
 mod compressor;
 mod config;
@@ -59,6 +60,7 @@ mod losses;
 mod report;
 mod stream;
 
+pub use checkpoint::CONFIG_KEY;
 pub use chunk::{Chunk, Chunker};
 pub use compressor::{level_prefix, HierCompressor, HierOutput, LevelPart, LevelPass};
 pub use config::{ChunkConfig, HierConfig, LevelConfig};

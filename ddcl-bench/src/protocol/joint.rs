@@ -58,6 +58,7 @@ pub fn run(ctx: &Context, j: &JointConfig) -> Result<Vec<JointRow>> {
             loss,
             separation: sep,
             timescale_held: held,
+            identity: t.identity(),
         });
     }
     let scored = rows

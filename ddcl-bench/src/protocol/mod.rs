@@ -13,6 +13,9 @@ pub mod sweep;
 pub mod tabular;
 mod trainer;
 
+pub(crate) use predict::predict;
+pub(crate) use trainer::{encoder_tau, text_batches};
+
 use crate::config::BenchConfig;
 use crate::data::Dataset;
 use crate::encoders::Encoders;

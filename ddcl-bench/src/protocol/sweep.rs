@@ -50,6 +50,7 @@ pub fn run(ctx: &Context, s: &SweepConfig) -> Result<Vec<SweepRow>> {
             interval,
             separation: sep,
             v,
+            identity: t.identity(),
         });
     }
     Ok(rows)

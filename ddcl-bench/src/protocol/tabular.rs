@@ -142,6 +142,7 @@ pub fn run(ctx: &Context, t: &TabularConfig) -> Result<Vec<TabularRow>> {
             predictions,
             labels,
             majority,
+            identity: trainer.identity(),
         });
     }
     let scored = rows_out

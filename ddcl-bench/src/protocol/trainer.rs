@@ -56,7 +56,7 @@ pub fn joint_data(ctx: &Context, j: &JointConfig, limit: usize) -> Result<JointD
 }
 
 /// Tokenized batches of `batch` examples `idx` with their labels.
-fn text_batches(
+pub fn text_batches(
     enc: &TextEncoder,
     texts: &[String],
     labels: &[usize],

@@ -8,6 +8,7 @@
 mod classifier;
 mod encode;
 mod groups;
+mod identity;
 mod labels;
 mod record;
 mod state;
@@ -17,5 +18,6 @@ mod trainer;
 
 pub use classifier::{Classifier, ENCODER};
 pub use encode::Encode;
+pub use identity::{IdentityTally, F32_TOLERANCE, F64_TOLERANCE};
 pub use record::{EpochRecord, StepRecord, TimescaleRecord};
 pub use trainer::Trainer;

@@ -9,6 +9,7 @@ use ddcl_core::{Separation, Usage};
 use super::classifier::Classifier;
 use super::encode::Encode;
 use super::groups::groups;
+use super::identity::IdentityTally;
 use super::labels::{check_labels, hits};
 use super::record::{EpochRecord, StepRecord};
 use super::steplog::StepLog;
@@ -69,6 +70,15 @@ pub struct Trainer<E> {
     epoch: usize,
     log: Option<StepLog>,
     frozen_outputs: FrozenOutputs,
+    identity: IdentityTally,
+}
+
+/// What a step minimises: the head's cross-entropy on the labels plus `lambda * L_SQ`, or
+/// `lambda * L_SQ` alone (deep clustering: no labels, the head does not train).
+#[derive(Clone, Copy)]
+enum Objective<'a> {
+    Supervised(&'a Tensor),
+    Unsupervised,
 }
 
 impl<E: Encode> Trainer<E> {
@@ -108,6 +118,7 @@ impl<E: Encode> Trainer<E> {
             epoch: 0,
             log,
             frozen_outputs: FrozenOutputs::Cached,
+            identity: IdentityTally::default(),
         })
     }
 
@@ -201,19 +212,114 @@ impl<E: Encode> Trainer<E> {
     /// # }
     /// ```
     pub fn step(&mut self, batch: &E::Batch, labels: &Tensor) -> Result<StepRecord> {
-        let (record, _, _) = self.step_inner(batch, labels)?;
+        let (record, _, _) = self.step_inner(batch, Objective::Supervised(labels))?;
         Ok(record)
+    }
+
+    /// One unsupervised step on `lambda * L_SQ` alone (the deep-clustering objective): the
+    /// encoder and the prototypes train, the head gets no gradient; `task` is recorded as 0.
+    ///
+    /// ```no_run
+    /// # fn f(t: &mut ddcl_readout::Trainer<ddcl_readout::TextEncoder>, b: &ddcl_readout::TextBatch) -> ddcl_readout::Result<()> {
+    /// let record = t.step_unsupervised(b)?;
+    /// assert_eq!(record.task, 0.0);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn step_unsupervised(&mut self, batch: &E::Batch) -> Result<StepRecord> {
+        let (record, _, _) = self.step_inner(batch, Objective::Unsupervised)?;
+        Ok(record)
+    }
+
+    /// The identity's residuals over every step this trainer has taken (see
+    /// [`IdentityTally`]).
+    ///
+    /// ```no_run
+    /// # fn f(t: &ddcl_readout::Trainer<ddcl_readout::TextEncoder>) {
+    /// let tally = t.identity();
+    /// println!("{} steps, largest residual {:.2e}", tally.steps, tally.max_residual);
+    /// # }
+    /// ```
+    pub fn identity(&self) -> IdentityTally {
+        self.identity
+    }
+
+    /// The norms of the two loss terms' gradients on the encoder's trainable variables for one
+    /// batch, without a step: `(||grad cross_entropy||, ||grad lambda * L_SQ||)`, each the
+    /// Euclidean norm over all those variables together (both 0 with a frozen encoder).
+    ///
+    /// ```no_run
+    /// # fn f(t: &ddcl_readout::Trainer<ddcl_readout::TextEncoder>, b: &ddcl_readout::TextBatch, y: &candle_core::Tensor) -> ddcl_readout::Result<()> {
+    /// let (task, sq) = t.encoder_gradient_norms(b, y)?;
+    /// println!("the encoder feels L_SQ at {:.3} of the task's pull", sq / task);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn encoder_gradient_norms(&self, batch: &E::Batch, labels: &Tensor) -> Result<(f64, f64)> {
+        let (logits, out) = self.model.forward(batch)?;
+        let labels = check_labels(labels, logits.dim(0)?, self.cfg.classes)?;
+        let task = candle_nn::loss::cross_entropy(&logits, &labels)?;
+        let sq = (&out.losses().sq * self.cfg.train.lambda)?;
+        let encoder = self.opt.groups().iter().filter(|g| g.name == "encoder");
+        let vars: Vec<&candle_core::Var> = encoder
+            .flat_map(|g| g.vars.iter().map(|(_, v)| v))
+            .collect();
+        let norm = |loss: &Tensor| -> Result<f64> {
+            let grads = loss.backward()?;
+            let mut total = 0.0;
+            for v in &vars {
+                if let Some(g) = grads.get(v.as_tensor()) {
+                    total += g
+                        .sqr()?
+                        .sum_all()?
+                        .to_dtype(DType::F64)?
+                        .to_scalar::<f64>()?;
+                }
+            }
+            Ok(total.sqrt())
+        };
+        Ok((norm(&task)?, norm(&sq)?))
+    }
+
+    /// Replaces the prototypes (K, D) by `p` (e.g. a collapsed start: every prototype at the
+    /// tokens' mean plus a little noise).
+    ///
+    /// ```no_run
+    /// # fn f(t: &mut ddcl_readout::Trainer<ddcl_readout::TextEncoder>, p: &candle_core::Tensor) -> ddcl_readout::Result<()> {
+    /// t.set_prototypes(p)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn set_prototypes(&mut self, p: &Tensor) -> Result<()> {
+        let current = self.model.readout.prototypes();
+        if p.dims() != current.dims() {
+            return Err(Error::ShapeMismatch {
+                name: "set_prototypes: p".into(),
+                expected: current.dims().to_vec(),
+                got: p.dims().to_vec(),
+            });
+        }
+        let name = self.model.readout.prototypes_name().to_string();
+        self.varmap.set_one(name, p.to_dtype(current.dtype())?)?;
+        Ok(())
     }
 
     fn step_inner(
         &mut self,
         batch: &E::Batch,
-        labels: &Tensor,
+        objective: Objective,
     ) -> Result<(StepRecord, ReadoutOutput, Tensor)> {
         let (logits, out) = self.model.forward(batch)?;
-        let labels = check_labels(labels, logits.dim(0)?, self.cfg.classes)?;
-        let task = candle_nn::loss::cross_entropy(&logits, &labels)?;
-        let loss = (&task + (&out.losses().sq * self.cfg.train.lambda)?)?;
+        let sq = (&out.losses().sq * self.cfg.train.lambda)?;
+        let (task, loss) = match objective {
+            Objective::Supervised(labels) => {
+                let labels = check_labels(labels, logits.dim(0)?, self.cfg.classes)?;
+                let task = candle_nn::loss::cross_entropy(&logits, &labels)?;
+                let loss = (&task + &sq)?;
+                (task, loss)
+            }
+            Objective::Unsupervised => (sq.zeros_like()?, sq),
+        };
         let grads = loss.backward()?;
         self.opt.step(&grads)?;
         self.step += 1;
@@ -240,6 +346,7 @@ impl<E: Encode> Trainer<E> {
             hard_utilisation: u.hard_utilisation,
             tau: out.tau,
         };
+        self.identity.add(record.identity_violation);
         tracing::info!(
             step = record.step,
             loss = record.loss,
@@ -274,7 +381,7 @@ impl<E: Encode> Trainer<E> {
         let mut usage = Usage::new(k, self.cfg.train.utilisation_threshold)?;
         let (mut loss, mut correct, mut seen) = (0.0, 0usize, 0usize);
         for (batch, labels) in batches {
-            let (record, out, logits) = self.step_inner(batch, labels)?;
+            let (record, out, logits) = self.step_inner(batch, Objective::Supervised(labels))?;
             usage.add(&out.assignment)?;
             loss += record.loss;
             correct += hits(&logits, labels)?;
