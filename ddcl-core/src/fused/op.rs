@@ -49,6 +49,23 @@ impl CustomOp3 for Assign {
         map(self.name(), self, [(s1, l1), (s2, l2), (s3, l3)])
     }
 
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s1: &candle_core::CudaStorage,
+        l1: &Layout,
+        s2: &candle_core::CudaStorage,
+        l2: &Layout,
+        s3: &candle_core::CudaStorage,
+        l3: &Layout,
+    ) -> candle_core::Result<(candle_core::CudaStorage, Shape)> {
+        let (n, d) = rows(l1);
+        let (k, _) = l2.shape().dims2()?;
+        let dims = crate::cuda::Dims { n, k, d };
+        let out = crate::cuda::forward(self.tau, dims, [(s1, l1), (s2, l2), (s3, l3)])?;
+        Ok((out, Shape::from(output_len(n, k))))
+    }
+
     fn bwd(
         &self,
         h: &Tensor,
@@ -113,6 +130,26 @@ impl CustomOp3 for AssignBackward {
         l3: &Layout,
     ) -> candle_core::Result<(CpuStorage, Shape)> {
         map(self.name(), self, [(s1, l1), (s2, l2), (s3, l3)])
+    }
+
+    #[cfg(feature = "cuda")]
+    fn cuda_fwd(
+        &self,
+        s1: &candle_core::CudaStorage,
+        l1: &Layout,
+        s2: &candle_core::CudaStorage,
+        l2: &Layout,
+        s3: &candle_core::CudaStorage,
+        l3: &Layout,
+    ) -> candle_core::Result<(candle_core::CudaStorage, Shape)> {
+        let (n, d) = rows(l1);
+        let (k, _) = l2.shape().dims2()?;
+        let Wanted { hidden, prototypes } = self.wanted;
+        let out_rows = usize::from(hidden) * n + usize::from(prototypes) * k;
+        let dims = crate::cuda::Dims { n, k, d };
+        let inputs = [(s1, l1), (s2, l2), (s3, l3)];
+        let out = crate::cuda::backward(self.tau, dims, (hidden, prototypes), inputs)?;
+        Ok((out, Shape::from((out_rows, d))))
     }
 }
 
