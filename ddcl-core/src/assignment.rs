@@ -130,7 +130,9 @@ fn fused_assign(
     inputs: &Inputs,
     cfg: &AssignConfig,
 ) -> Result<(Tensor, Tensor, Tensor, Tensor)> {
-    if !h.device().is_cpu() {
+    // the `cuda` feature's kernels (src/cuda) run the same custom op on NVIDIA GPUs
+    let on_gpu = cfg!(feature = "cuda") && h.device().is_cuda();
+    if !h.device().is_cpu() && !on_gpu {
         return Err(Error::Device {
             name: "fused backend",
             reason: format!(
@@ -139,10 +141,21 @@ fn fused_assign(
             ),
         });
     }
-    if !matches!(h.dtype(), DType::F32 | DType::F64) {
+    let (dtypes, expected) = if on_gpu {
+        (
+            &[DType::F32, DType::BF16, DType::F16][..],
+            "f32, bf16 or f16 on the fused backend on CUDA",
+        )
+    } else {
+        (
+            &[DType::F32, DType::F64][..],
+            "f32 or f64 on the fused backend",
+        )
+    };
+    if !dtypes.contains(&h.dtype()) {
         return Err(Error::DType {
             name: "hidden",
-            expected: "f32 or f64 on the fused backend",
+            expected,
             got: h.dtype(),
         });
     }

@@ -34,6 +34,8 @@
 mod assignment;
 mod config;
 mod cpu;
+#[cfg(feature = "cuda")]
+mod cuda;
 mod diagnostics;
 mod error;
 mod fused;
