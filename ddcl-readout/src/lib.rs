@@ -40,6 +40,7 @@ mod embed;
 mod error;
 mod frozen;
 mod hub;
+pub mod interpret;
 mod layers;
 mod optim;
 mod pooling;

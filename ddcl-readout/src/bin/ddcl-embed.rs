@@ -9,12 +9,12 @@ use std::io::{BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use candle_core::{DType, Device, Var};
+use candle_core::{DType, Device};
 use candle_nn::VarMap;
 use clap::Parser;
 use ddcl_readout::{
-    load_checkpoint, readout_from_checkpoint, sentence_transformers_pooling, AtomicFile, Embedder,
-    Error, ModelSource, Pooling, Result, RunConfig, TextEncoder, Weights, ENCODER,
+    interpret, readout_from_checkpoint, sentence_transformers_pooling, AtomicFile, Embedder, Error,
+    ModelSource, Pooling, Result, RunConfig, TextEncoder, Weights, ENCODER,
 };
 
 const DEFAULT_MODEL: &str = "sentence-transformers/all-MiniLM-L6-v2";
@@ -153,24 +153,7 @@ struct Trained {
 
 impl Trained {
     fn read(path: &Path, device: &Device) -> Result<Self> {
-        let (tensors, metadata) = load_checkpoint(path, device)?;
-        let bad = |message: String| Error::Checkpoint {
-            path: path.to_path_buf(),
-            message,
-        };
-        let yaml = metadata
-            .get("config")
-            .ok_or_else(|| bad("metadata has no `config`".into()))?;
-        let config = RunConfig::from_yaml(yaml).map_err(|e| bad(e.to_string()))?;
-        let encoder = VarMap::new();
-        {
-            let mut vars = encoder.data().lock().map_err(|_| Error::Poisoned)?;
-            for (name, t) in tensors {
-                if name.starts_with(ENCODER) {
-                    vars.insert(name, Var::from_tensor(&t)?);
-                }
-            }
-        }
+        let (config, encoder) = interpret::checkpoint_encoder(path, device)?;
         Ok(Self { config, encoder })
     }
 }
