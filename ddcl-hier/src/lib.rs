@@ -12,8 +12,8 @@
 //!
 //! Each level reports its loss terms (L_SQ, L_OLS, V), the identity residual, prototype usage
 //! and which input went to which prototype ([`LevelReport`]); the compressor can be fitted
-//! without labels ([`fit_frozen`]) or trained end to end ([`HierCompressor::forward_documents`]
-//! is differentiable). The `ddcl-hier` command (feature `cli`) embeds long documents without
+//! without labels ([`fit_frozen`]) or trained end to end with a task head ([`HierTrainer`]: every
+//! level jointly, the timescale condition checked per level). The `ddcl-hier` command (feature `cli`) embeds long documents without
 //! writing Rust.
 //!
 //! ```
@@ -59,6 +59,7 @@ mod gather;
 mod losses;
 mod report;
 mod stream;
+mod train;
 
 pub use checkpoint::CONFIG_KEY;
 pub use chunk::{Chunk, Chunker};
@@ -69,3 +70,4 @@ pub use error::{Error, Result};
 pub use fit::{fit_frozen, FitConfig};
 pub use report::{LevelReport, LossTerms};
 pub use stream::{Compressed, DocumentReport};
+pub use train::{HierEpoch, HierStep, HierTrainConfig, HierTrainer, LevelTimescale};
