@@ -78,8 +78,8 @@ pub use probe::{probe, standardise, CvScores, Logistic, ProbeConfig, ProbeFit, P
 pub use progress::{progress, Progress, LINE_EVERY};
 pub use report::{markdown, plots};
 pub use results::{
-    ClusterRow, DatasetInfo, IdentityRow, JointRow, Machine, ProbeRow, Results, SpeedRow,
-    SplitInfo, StatsInfo, SweepRow, TabularRow, SCHEMA,
+    ClusterRow, DatasetInfo, IdentityRow, InterpretPage, JointRow, Machine, ProbeRow, Results,
+    SpeedRow, SplitInfo, StatsInfo, SweepRow, TabularRow, SCHEMA,
 };
 pub use speed::speed;
 pub use states::States;

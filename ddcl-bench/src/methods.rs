@@ -223,23 +223,8 @@ fn seed_prototypes(train: &States, k: usize, seed: u64) -> Result<(Tensor, f64)>
     let sample: Vec<usize> = (0..train.hidden.dim(0)?.min(256)).collect();
     let s = train.rows(&sample)?;
     let p = ddcl_core::kmeans_pp(&s.hidden, Some(&s.mask), k, seed)?;
-    let a = ddcl_core::assign(
-        &s.hidden,
-        Some(&s.mask),
-        &p,
-        &ddcl_core::AssignConfig::new(1.0)?,
-    )?;
-    let nearest = (a.dist.min(D::Minus1)? * &a.mask)?
-        .sum_all()?
-        .to_dtype(DType::F64)?
-        .to_scalar::<f64>()?;
-    let tokens = a
-        .mask
-        .sum_all()?
-        .to_dtype(DType::F64)?
-        .to_scalar::<f64>()?
-        .max(1.0);
-    Ok((p, (nearest / tokens).max(1e-6)))
+    let nearest = ddcl_readout::interpret::nearest_sq_distance(&s.hidden, Some(&s.mask), &p)?;
+    Ok((p, nearest.max(1e-6)))
 }
 
 /// The automatic DDCL temperature for K prototypes on these token states (see

@@ -12,12 +12,12 @@ use crate::error::{Error, Result};
 /// The files a run writes into its output folder: an existing `--out` that holds anything
 /// else is not replaced (it may be a user's folder).
 fn is_output(name: &str) -> bool {
-    matches!(name, "results.json" | "report.md") || name.ends_with(".svg")
+    matches!(name, "results.json" | "report.md" | "interpret.html") || name.ends_with(".svg")
 }
 
 /// Checks, before any work, that `out` can be written: its parent can be created and written
 /// (a folder is created and removed there), and `out` is absent, empty, or a previous run's
-/// output (only `results.json`, `report.md` and `*.svg`).
+/// output (only `results.json`, `report.md`, `interpret.html` and `*.svg`).
 ///
 /// ```
 /// # let dir = tempfile::tempdir()?;

@@ -51,6 +51,9 @@ pub fn run(cfg: BenchConfig) -> Result<Results> {
         let set = Encoded { data, states };
         results.probe.extend(probe::run(&ctx, &set)?);
         results.clustering.extend(cluster::run(&ctx, &set)?);
+        if results.interpret.is_none() {
+            results.interpret = crate::protocol::interpret::run(&ctx, &set)?;
+        }
     }
     let ctx = Context {
         cfg: &cfg,

@@ -232,6 +232,14 @@ pub fn markdown(r: &Results) -> String {
             );
         }
     }
+    if let Some(p) = &r.interpret {
+        let _ = writeln!(
+            s,
+            "\n## What the prototypes learned\n\n[{}]({}): each token of {} test sentences of {} \
+             coloured by its prototype of `{}` (seed {}'s fit), and each prototype's top tokens.\n",
+            p.file, p.file, p.sentences, p.dataset, p.method, p.seed
+        );
+    }
     if let Some(c) = &r.codebook {
         s.push_str(&crate::codebook::table::markdown(c));
     }

@@ -56,6 +56,10 @@ pub struct Results {
     pub tabular: Vec<TabularRow>,
     /// Speed per pooling method on the real encoder.
     pub speed: Vec<SpeedRow>,
+    /// The page of what the prototypes learned (`interpret.html`), for the first DDCL
+    /// method on the first text dataset; absent without either.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interpret: Option<InterpretPage>,
     /// The codebook experiment (`ddcl-bench codebook`; absent in the comparison's runs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub codebook: Option<CodebookResults>,
@@ -120,12 +124,43 @@ impl Results {
             sweep: Vec::new(),
             tabular: Vec::new(),
             speed: Vec::new(),
+            interpret: None,
             codebook: None,
             hier: None,
             claims: None,
             identity: Vec::new(),
         }
     }
+}
+
+/// The page of what the prototypes learned that a run wrote: whose prototypes, on which
+/// sentences (see `protocol::interpret`).
+///
+/// ```
+/// let page = ddcl_bench::InterpretPage {
+///     dataset: "rotten_tomatoes".into(), method: "ddcl:8:mixture".into(), seed: 0,
+///     sentences: 30, file: "interpret.html".into(), seconds: 1.5, html: String::new(),
+/// };
+/// assert!(!serde_json::to_string(&page)?.contains("\"html\":")); // not in results.json
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Serialize)]
+pub struct InterpretPage {
+    /// The dataset.
+    pub dataset: String,
+    /// The DDCL method whose prototypes it shows.
+    pub method: String,
+    /// The seed whose training split fitted them and whose test sentences it shows.
+    pub seed: u64,
+    /// Sentences shown.
+    pub sentences: usize,
+    /// The page's file in the output folder.
+    pub file: String,
+    /// Seconds to fit the prototypes and draw the page.
+    pub seconds: f64,
+    /// The page itself (written beside results.json, not into it).
+    #[serde(skip)]
+    pub html: String,
 }
 
 fn git_revision() -> Option<String> {

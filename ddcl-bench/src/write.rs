@@ -1,4 +1,5 @@
-//! Writing a run's outputs: `results.json`, `report.md` and the SVG plots, as one folder
+//! Writing a run's outputs: `results.json`, `report.md`, the SVG plots and the page of what
+//! the prototypes learned, as one folder
 //! replaced whole (see [`replace_dir`]).
 
 use std::path::Path;
@@ -8,7 +9,8 @@ use crate::outdir::replace_dir;
 use crate::report::{markdown, plots};
 use crate::results::Results;
 
-/// Writes `results.json`, `report.md` and the SVG plots into the folder `out`, replacing a
+/// Writes `results.json`, `report.md`, the SVG plots and `interpret.html` (when the run drew
+/// it) into the folder `out`, replacing a
 /// previous run's output there whole: `out` ends up with either the old outputs or the new
 /// ones, never a mix.
 pub fn write(results: &Results, out: &Path) -> Result<()> {
@@ -18,6 +20,10 @@ pub fn write(results: &Results, out: &Path) -> Result<()> {
         std::fs::write(&p, &json).map_err(|e| Error::io(&p, e))?;
         let p = dir.join("report.md");
         std::fs::write(&p, markdown(results)).map_err(|e| Error::io(&p, e))?;
+        if let Some(page) = &results.interpret {
+            let p = dir.join(&page.file);
+            std::fs::write(&p, &page.html).map_err(|e| Error::io(&p, e))?;
+        }
         plots(results, dir)
     })
 }

@@ -282,6 +282,22 @@ fn every_protocol_runs_and_writes_json_report_and_plots() {
         assert!(report.contains(heading), "{heading} missing:\n{report}");
     }
     assert!(report.contains("| ddcl:3:slots |"));
+    // the page of what the first DDCL method's prototypes learned, linked from the report
+    let page = r
+        .interpret
+        .as_ref()
+        .expect("a text dataset and a DDCL method: a page");
+    assert_eq!(
+        (page.dataset.as_str(), page.method.as_str()),
+        ("reviews", "ddcl:4:mixture")
+    );
+    assert!((1..=30).contains(&page.sentences));
+    assert_eq!(json["interpret"]["file"], "interpret.html");
+    assert!(json["interpret"].get("html").is_none());
+    let html = std::fs::read_to_string(out.join("interpret.html")).unwrap();
+    assert_eq!(html.matches("class=\"sentence\"").count(), page.sentences);
+    assert_eq!(html.matches("class=\"proto\"").count(), 4);
+    assert!(report.contains("[interpret.html](interpret.html)"));
     // intervals, n and SE per cell; the paired table with its verdicts
     for needle in [
         "reviews (n = 42)",

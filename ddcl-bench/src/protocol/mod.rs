@@ -5,6 +5,7 @@
 pub mod cluster;
 pub mod codebook;
 pub mod hier;
+pub mod interpret;
 pub mod joint;
 mod predict;
 pub mod probe;
