@@ -320,7 +320,7 @@ fn hier_section(s: &mut String, h: &HierResults) {
          call above what was live before it (the counting allocator). One encoder buffer is {} \
          tokens ({} chunks). Plot: `hier.svg`.\n\n\
          | tokens | chunks | seconds | ms per 1,000 tokens | peak heap, MiB |\n|---|---|---|---|---|",
-        h.rows.last().map_or("", |r| r.method.as_str()),
+        h.scaling_method,
         f.buffer_tokens,
         h.config.chunk.batch,
     );
