@@ -310,3 +310,38 @@ fn the_collapsed_bank_is_a_minimum_exactly_above_the_critical_temperature() {
         );
     }
 }
+
+/// Unsupervised steps train encoder and prototypes on lambda * L_SQ, never the head, and
+/// every step is counted by the identity tally; the gradient norms are positive.
+#[test]
+fn unsupervised_steps_leave_the_head_and_count_every_step() {
+    use candle_core::DType;
+    use candle_nn::VarMap;
+    use ddcl_readout::{ReadoutConfig, RunConfig, Trainer};
+    let varmap = VarMap::new();
+    let vb = ddcl_readout::seeded_builder(&varmap, 1, DType::F32, &Device::Cpu);
+    let enc = ddcl_bench::TabularEncoder::new(4, 8, vb.pp("encoder")).unwrap();
+    let mut cfg = RunConfig::from_yaml(
+        "model: {kind: text, id: none}\nreadout: {prototypes: 3, tau: 1.0, init: kmeans++, pooling: [mixture]}\n\
+         classes: 3\ntrain: {epochs: 1, batch_size: 8, lr_encoder: 1.0e-3, lr_prototypes: 1.0e-2, lr_head: 1.0e-2, lambda: 1.0, encoder: all}\n",
+    )
+    .unwrap();
+    cfg.readout = ReadoutConfig::new(3, 1.0).unwrap();
+    let x = Tensor::randn(0f32, 1., (8, 4), &Device::Cpu).unwrap();
+    let y = Tensor::new(&[0u32, 1, 2, 0, 1, 2, 0, 1], &Device::Cpu).unwrap();
+    let mut t = Trainer::new(enc, cfg, varmap, DType::F32).unwrap();
+    t.init_prototypes(&x).unwrap();
+    let head = t.model().head.weight().to_vec2::<f32>().unwrap();
+    let p0 = t.model().readout.prototypes().to_vec2::<f32>().unwrap();
+    for _ in 0..3 {
+        assert_eq!(t.step_unsupervised(&x).unwrap().task, 0.0);
+    }
+    assert_eq!(t.model().head.weight().to_vec2::<f32>().unwrap(), head);
+    assert_ne!(t.model().readout.prototypes().to_vec2::<f32>().unwrap(), p0);
+    t.step(&x, &y).unwrap();
+    assert_ne!(t.model().head.weight().to_vec2::<f32>().unwrap(), head);
+    let tally = t.identity();
+    assert_eq!((tally.steps, tally.above_f32), (4, 0));
+    let (task, sq) = t.encoder_gradient_norms(&x, &y).unwrap();
+    assert!(task > 0.0 && sq > 0.0, "{task} {sq}");
+}

@@ -149,7 +149,8 @@ pub fn growth(run: &TimescaleRun) -> f64 {
 }
 
 /// From the collapsed start, per setting and axis: does separation grow within the bound
-/// (every eps <= 0.1 grows, and by more than any eps above it)?
+/// (every eps <= 0.1 grows, and by more than any eps above it)? Not measured without ratios
+/// on both sides of the bound.
 fn timescale_claim(runs: &[TimescaleRun]) -> Claim {
     let mut held = Vec::new();
     let mut parts = Vec::new();
@@ -178,9 +179,12 @@ fn timescale_claim(runs: &[TimescaleRun]) -> Claim {
                 .filter(|e| e.0 > DEFAULT_EPS_MAX)
                 .map(|e| e.1)
                 .collect();
+            if inside.is_empty() || outside.is_empty() {
+                continue;
+            }
             let min_in = inside.iter().copied().fold(f64::INFINITY, f64::min);
             let max_out = outside.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let ok = !inside.is_empty() && min_in > 0.0 && min_in > max_out;
+            let ok = min_in > 0.0 && min_in > max_out;
             held.push(ok);
             parts.push(format!(
                 "{setting}, {axis}: growth within the bound >= {min_in:.3}, above it <= {max_out:.3}"
