@@ -34,7 +34,7 @@ fn bbc(data: &Path) {
 }
 
 /// A tiny experiment: two seeds, windows of 12 tokens overlapping by 2 in batches of 4, one
-/// variant of two DDCL levels, a few fit steps, a probe with one C, scaling at 40 and 160
+/// variant of two DDCL levels, a few fit steps, a probe with one C, scaling at 40 and 2,000
 /// tokens.
 fn tiny(model: &Path, cache: &Path) -> String {
     format!(
@@ -51,7 +51,7 @@ variants:
 fit: {{ steps: 5, lr: 0.01, batch: 8 }}
 probe: {{ grid: [1.0], folds: 2 }}
 speed_docs: 3
-scaling: {{ lengths: [40, 160] }}
+scaling: {{ lengths: [40, 2000] }}
 "#,
         model.display(),
         cache.display()
@@ -127,13 +127,14 @@ fn a_tiny_run_writes_every_methods_rows_the_scaling_the_table_and_the_plot() {
         .iter()
         .map(|p| p["tokens"].as_u64().unwrap())
         .collect();
-    assert_eq!(tokens, [40, 160]);
+    assert_eq!(tokens, [40, 2000]);
     for p in scaling {
         assert!(p["peak_heap_bytes"].as_u64().unwrap() > 0, "{p}");
         assert!(p["seconds"].as_f64().unwrap() > 0.0);
     }
-    // 160 tokens in windows of 12 advancing by 10: 16 chunks
-    assert_eq!(scaling[1]["chunks"], 16);
+    // 2,000 tokens (more than the 42 documents hold: they repeat) in windows of 12 advancing
+    // by 10: 200 chunks
+    assert_eq!(scaling[1]["chunks"], 200);
     assert_eq!(h["scaling_fit"]["buffer_tokens"], 48);
     let report = std::fs::read_to_string(root.join("run/report.md")).unwrap();
     assert!(
@@ -208,7 +209,7 @@ fn bad_settings_are_typed_errors_naming_the_key() {
         "variants.h.levels"
     );
     assert_eq!(
-        out_of_range(&error("lengths: [40, 160]", "lengths: [160, 40]")),
+        out_of_range(&error("lengths: [40, 2000]", "lengths: [2000, 40]")),
         "scaling.lengths[1]"
     );
     assert_eq!(out_of_range(&error("steps: 5", "steps: 0")), "fit.steps");

@@ -1,5 +1,6 @@
 //! The streaming path's time and peak heap against document length: synthetic documents of
-//! real text (the sampled documents' token ids one after the other, cut to each length)
+//! real text (the sampled documents' token ids one after the other, repeated when they hold
+//! fewer tokens, cut to each length)
 //! compressed by [`ddcl_hier::HierCompressor::compress_document`], with least-squares lines
 //! and the ratios that tell a linear cost from a quadratic one.
 
@@ -24,17 +25,20 @@ pub(crate) fn scaling(
 ) -> Result<(Vec<ScalingPoint>, ScalingFit)> {
     let longest = lengths.last().copied().unwrap_or(0);
     let mut ids: Vec<u32> = Vec::with_capacity(longest);
-    for t in texts {
-        if ids.len() >= longest {
-            break;
+    // the documents one after the other, again from the first when they hold fewer tokens
+    while ids.len() < longest {
+        let before = ids.len();
+        for t in texts {
+            if ids.len() >= longest {
+                break;
+            }
+            ids.extend(encoder.ids(t)?);
         }
-        ids.extend(encoder.ids(t)?);
-    }
-    if ids.len() < longest {
-        return Err(Error::Config(format!(
-            "scaling.lengths: the documents hold {} tokens, fewer than {longest}",
-            ids.len()
-        )));
+        if ids.len() == before {
+            return Err(Error::Config(
+                "scaling.lengths: the documents hold no token".into(),
+            ));
+        }
     }
     let hier = fitted.compressor();
     hier.compress_document(encoder, &ids[..lengths[0]])?;
