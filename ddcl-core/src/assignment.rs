@@ -81,7 +81,7 @@ pub fn assign(
     p: &Tensor,
     cfg: &AssignConfig,
 ) -> Result<Assignment> {
-    let inputs = input::check(h, mask, p, cfg.check_finite())?;
+    let inputs = input::check(h, mask, p, cfg.tau(), cfg.check_finite())?;
     let (q, dist, token_losses, means) = match cfg.backend() {
         Backend::Reference => {
             let (q, dist, token_losses) = reference::assign(h, &inputs.mask, p, cfg.tau())?;
@@ -97,11 +97,6 @@ pub fn assign(
         ols: means.get(1)?,
         var: means.get(2)?,
     };
-    // a NaN or infinity in a real token makes its L_SQ, and so the mean, non-finite: only then
-    // are the hidden states scanned, to report where
-    if cfg.check_finite() && !scalar(&losses.sq)?.is_finite() {
-        input::ensure_finite("hidden", h, &mask)?;
-    }
     Ok(Assignment {
         q,
         dist,
@@ -113,14 +108,18 @@ pub fn assign(
 }
 
 /// The masked means of the token losses `terms` (B, T, 3) over the real tokens of `mask` (B, T),
-/// (3); zeros when there is none. Padding rows of `terms` are zeros: one sum over all rows.
+/// (3); zeros when there is none. Padding rows of `terms` are zeros: one sum over all rows,
+/// accumulated in f64 as the fused kernel does (a sum of many large terms stays finite where
+/// the mean is), then returned in the dtype of `terms`.
 fn token_mean(terms: &Tensor, mask: &Tensor) -> Result<Tensor> {
     let (b, t, w) = terms.dims3()?;
-    let n = mask.sum_all()?.maximum(1.0)?;
-    let ones = Tensor::ones((1, b * t), terms.dtype(), terms.device())?;
-    Ok(matmul(&ones, &terms.reshape((b * t, w))?)?
+    let n = mask.to_dtype(DType::F64)?.sum_all()?.maximum(1.0)?;
+    let ones = Tensor::ones((1, b * t), DType::F64, terms.device())?;
+    let sums = matmul(&ones, &terms.to_dtype(DType::F64)?.reshape((b * t, w))?)?;
+    Ok(sums
         .squeeze(0)?
-        .broadcast_div(&n)?)
+        .broadcast_div(&n)?
+        .to_dtype(terms.dtype())?)
 }
 
 /// q, d, the token losses and their means on the fused backend: one custom op.

@@ -14,6 +14,15 @@ pub enum Backend {
     Fused,
 }
 
+/// The smallest temperature accepted: `1 / MIN_TAU` is finite in f32 with a margin, so that
+/// `-d / tau` never turns a zero distance into NaN (`0 * inf`). Far below any useful
+/// temperature (distances of order 1 at `tau = 1e-30` already give hard assignments).
+///
+/// ```
+/// assert!((1.0 / ddcl_core::MIN_TAU as f32).is_finite());
+/// ```
+pub const MIN_TAU: f64 = 1e-30;
+
 /// Settings of one soft assignment of tokens to prototypes.
 ///
 /// ```
@@ -31,11 +40,17 @@ pub struct AssignConfig {
 }
 
 impl AssignConfig {
-    /// A configuration with temperature `tau` (finite, > 0), the fused backend and finiteness
-    /// checks on.
+    /// A configuration with temperature `tau` (finite, at least [`MIN_TAU`]), the fused backend
+    /// and finiteness checks on.
+    ///
+    /// ```
+    /// use ddcl_core::{AssignConfig, Error, MIN_TAU};
+    /// assert!(AssignConfig::new(MIN_TAU).is_ok());
+    /// assert!(matches!(AssignConfig::new(1e-45), Err(Error::Temperature { .. })));
+    /// ```
     pub fn new(tau: f64) -> Result<Self> {
-        if !(tau.is_finite() && tau > 0.0) {
-            return Err(Error::Temperature(tau));
+        if !(tau.is_finite() && tau >= MIN_TAU) {
+            return Err(Error::Temperature { tau, min: MIN_TAU });
         }
         Ok(Self {
             tau,
@@ -50,10 +65,12 @@ impl AssignConfig {
         Self { backend, ..self }
     }
 
-    /// Turns the NaN/inf check of the real tokens and prototypes on or off (on by default).
-    /// The prototypes are scanned up front; the hidden states only when the mean L_SQ comes out
-    /// non-finite, which any NaN or infinity in a real token causes, so that finite inputs cost
-    /// no extra pass. Finite inputs whose losses overflow are returned as they are.
+    /// Turns the input checks on or off (on by default). On, the real tokens and the
+    /// prototypes are scanned once before any work: NaN or infinity is an
+    /// [`Error::NonFinite`], and finite values so large that squared distances could overflow
+    /// the dtype (`4 D (max |h| + max |p|)^2` above its largest value) an [`Error::Overflow`],
+    /// so that both backends return finite results for every input they accept. Off, inputs
+    /// are not scanned and non-finite results are returned as they come.
     pub fn with_check_finite(self, check_finite: bool) -> Self {
         Self {
             check_finite,

@@ -25,6 +25,19 @@ pub struct Separation {
 
 impl Separation {
     /// Separation of the prototypes `p` (K, D), computed in f64 from differences.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Shape`] unless `p` is (K, D); [`Error::NoPrototypes`] for K = 0;
+    /// [`Error::NonFinite`] when `p` holds NaN or infinity.
+    ///
+    /// ```
+    /// use candle_core::{Device, Tensor};
+    /// use ddcl_core::{Error, Separation};
+    /// let p = Tensor::new(&[[0f32, f32::NAN], [1., 1.]], &Device::Cpu)?;
+    /// assert!(matches!(Separation::of(&p), Err(Error::NonFinite { first: 1, .. })));
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn of(p: &Tensor) -> Result<Self> {
         let rows = p
             .to_dtype(DType::F64)?
@@ -34,6 +47,17 @@ impl Separation {
                 expected: "(K, D)".into(),
                 got: p.dims().to_vec(),
             })?;
+        if rows.is_empty() {
+            return Err(Error::NoPrototypes);
+        }
+        let flat = rows.iter().flatten();
+        if let Some(first) = flat.clone().position(|v| !v.is_finite()) {
+            return Err(Error::NonFinite {
+                name: "prototypes",
+                count: flat.filter(|v| !v.is_finite()).count(),
+                first,
+            });
+        }
         let (mut min, mut sum, mut pairs) = (f64::INFINITY, 0f64, 0usize);
         for (j, a) in rows.iter().enumerate() {
             for b in &rows[j + 1..] {
@@ -109,10 +133,14 @@ pub struct Usage {
 impl Usage {
     /// Tracks `k` prototypes; a prototype counts as used (softly) when its mean occupancy exceeds
     /// `threshold` (in [0, 1)).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoPrototypes`] for K = 0, [`Error::TooLarge`] above
+    /// [`MAX_PROTOTYPES`](crate::MAX_PROTOTYPES), [`Error::NotPositive`] for a threshold
+    /// outside [0, 1).
     pub fn new(k: usize, threshold: f64) -> Result<Self> {
-        if k == 0 {
-            return Err(Error::NoPrototypes);
-        }
+        crate::check_prototypes(k)?;
         if !(0.0..1.0).contains(&threshold) {
             return Err(Error::NotPositive {
                 name: "utilisation threshold (in [0, 1))",

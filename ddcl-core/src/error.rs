@@ -7,7 +7,7 @@ use candle_core::DType;
 /// ```
 /// use ddcl_core::{AssignConfig, Error};
 /// let err = AssignConfig::new(0.0).unwrap_err();
-/// assert!(matches!(err, Error::Temperature(t) if t == 0.0));
+/// assert!(matches!(err, Error::Temperature { tau, .. } if tau == 0.0));
 /// ```
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -39,9 +39,15 @@ pub enum Error {
         /// What is wrong with the device.
         reason: String,
     },
-    /// The temperature is not a finite positive number.
-    #[error("temperature must be finite and > 0, got {0}")]
-    Temperature(f64),
+    /// The temperature is not a finite number of at least [`MIN_TAU`](crate::MIN_TAU) (and,
+    /// for a dtype narrower than f32, one whose inverse the dtype holds).
+    #[error("temperature must be finite and >= {min:e}, got {tau}")]
+    Temperature {
+        /// The temperature received.
+        tau: f64,
+        /// The smallest temperature accepted here.
+        min: f64,
+    },
     /// A learning rate or another positive hyper-parameter is not a finite positive number.
     #[error("{name} must be finite and > 0, got {value}")]
     NotPositive {
@@ -61,8 +67,34 @@ pub enum Error {
         first: usize,
     },
     /// There are no prototypes (K = 0).
-    #[error("prototypes: K must be at least 1, got a (0, D) tensor")]
+    #[error("prototypes: K must be at least 1, got 0")]
     NoPrototypes,
+    /// A size (prototypes, elements of a bank) is larger than ddcl-core allocates: see
+    /// [`MAX_PROTOTYPES`](crate::MAX_PROTOTYPES) and [`MAX_ELEMENTS`](crate::MAX_ELEMENTS).
+    #[error("{name}: {value} is more than the {max} allowed")]
+    TooLarge {
+        /// What was counted, e.g. `prototypes (K)` or `prototype bank K x D`.
+        name: &'static str,
+        /// The size asked for (saturated at `u128::MAX` where it overflows).
+        value: u128,
+        /// The largest size allowed.
+        max: u128,
+    },
+    /// Finite inputs whose squared distances could overflow the dtype: with the finiteness
+    /// check on, inputs are refused when `4 D (max |h| + max |p|)^2` exceeds the dtype's
+    /// largest value (see the numerics section of [`math`](crate::math)).
+    #[error(
+        "{dtype:?} inputs too large: 4 D (max|hidden| + max|prototypes|)^2 = {bound:e} exceeds \
+         the dtype's largest value {max:e}; rescale the hidden states or prototypes"
+    )]
+    Overflow {
+        /// The dtype of the inputs.
+        dtype: DType,
+        /// The bound `4 D (max |h| + max |p|)^2`.
+        bound: f64,
+        /// The dtype's largest finite value.
+        max: f64,
+    },
     /// k-means++ seeding was asked for more prototypes than its sample has real tokens.
     #[error("k-means++ needs at least K = {k} real tokens, the sample has {real}")]
     TooFewTokens {

@@ -63,13 +63,16 @@ pub(crate) fn check_hidden(h: &Tensor, mask: Option<&Tensor>) -> Result<(usize, 
     Ok((d, mask))
 }
 
-/// Checks shapes, dtypes and devices; turns the mask into 0/1 of `h`'s dtype; optionally checks
-/// that the prototypes are finite (the hidden states are checked by [`ensure_finite`] once a
-/// non-finite loss says that one may not be).
+/// Checks shapes, dtypes and devices; turns the mask into 0/1 of `h`'s dtype; with
+/// `check_finite`, scans the real tokens and the prototypes once: NaN or infinity is an
+/// [`Error::NonFinite`], values whose squared distances could overflow an [`Error::Overflow`]
+/// ([`bounded`]), and a temperature whose inverse `h`'s dtype cannot hold an
+/// [`Error::Temperature`].
 pub(crate) fn check(
     h: &Tensor,
     mask: Option<&Tensor>,
     p: &Tensor,
+    tau: f64,
     check_finite: bool,
 ) -> Result<Inputs> {
     let (d, mask) = check_hidden(h, mask)?;
@@ -100,20 +103,56 @@ pub(crate) fn check(
         });
     }
     if check_finite {
-        ensure_finite("prototypes", p, &Tensor::ones(k, p.dtype(), p.device())?)?;
+        let max = largest(h.dtype());
+        if 1.0 / tau > max {
+            return Err(Error::Temperature {
+                tau,
+                min: 1.0 / max,
+            });
+        }
+        let mp = finite_max("prototypes", p, &Tensor::ones(k, p.dtype(), p.device())?)?;
+        let mh = finite_max("hidden", h, &mask)?;
+        bounded(h.dtype(), d, mh, mp)?;
     }
     Ok(Inputs { k, mask })
 }
 
-/// Fails with [`Error::NonFinite`] when a row of `x` whose `mask` entry is non-zero holds NaN or
-/// infinity; `mask` has the leading dimensions of `x` and its dtype. One pass on CPU for f32/f64.
-pub(crate) fn ensure_finite(name: &'static str, x: &Tensor, mask: &Tensor) -> Result<()> {
-    let (count, first) = if x.device().is_cpu() && matches!(x.dtype(), DType::F32 | DType::F64) {
+/// The largest finite value of a float dtype (those of f16 and bf16 as the `half` crate
+/// defines them, written out to spare the dependency).
+fn largest(dtype: DType) -> f64 {
+    match dtype {
+        DType::F16 => 65504.0,
+        DType::BF16 => 3.3895313892515355e38,
+        DType::F32 => f32::MAX as f64,
+        _ => f64::MAX,
+    }
+}
+
+/// Fails with [`Error::Overflow`] unless `4 D (mh + mp)^2` (`mh`, `mp` the largest magnitudes of
+/// the real tokens and the prototypes) fits `dtype`: then every squared distance
+/// `||h - p||^2 <= D (mh + mp)^2`, every spread `||p - hhat||^2` (at most 4 times that) and
+/// every per-token loss term are finite in it, on either backend.
+fn bounded(dtype: DType, d: usize, mh: f64, mp: f64) -> Result<()> {
+    let bound = 4.0 * d as f64 * (mh + mp) * (mh + mp);
+    let max = largest(dtype);
+    if bound <= max {
+        Ok(())
+    } else {
+        Err(Error::Overflow { dtype, bound, max })
+    }
+}
+
+/// The largest |value| in the rows of `x` whose `mask` entry is non-zero, or
+/// [`Error::NonFinite`] when one of them holds NaN or infinity; `mask` has the leading
+/// dimensions of `x` and its dtype. One pass on CPU for f32/f64.
+pub(crate) fn finite_max(name: &'static str, x: &Tensor, mask: &Tensor) -> Result<f64> {
+    let (count, first, max) = if x.device().is_cpu() && matches!(x.dtype(), DType::F32 | DType::F64)
+    {
         let found = x
             .contiguous()?
             .apply_op2_no_bwd(&mask.contiguous()?, &NonFinite)?
             .to_vec1::<f64>()?;
-        (found[0] as usize, found[1] as usize)
+        (found[0] as usize, found[1] as usize, found[2])
     } else {
         // x - x is 0 for finite values and NaN otherwise; NaN is the one value unequal to itself.
         let z = masked(&x.sub(x)?, mask)?;
@@ -124,10 +163,18 @@ pub(crate) fn ensure_finite(name: &'static str, x: &Tensor, mask: &Tensor) -> Re
             .iter()
             .position(|&v| v != 0)
             .unwrap_or(0);
-        (count, first)
+        let max = if count == 0 {
+            masked(&x.abs()?, mask)?
+                .to_dtype(DType::F64)?
+                .max_all()?
+                .to_scalar::<f64>()?
+        } else {
+            0.0
+        };
+        (count, first, max)
     };
     if count == 0 {
-        return Ok(());
+        return Ok(max);
     }
     Err(Error::NonFinite { name, count, first })
 }

@@ -13,7 +13,8 @@ use crate::{Error, Result};
 /// # Errors
 ///
 /// [`Error::Shape`], [`Error::DType`] or [`Error::Device`] for hidden states or a mask that
-/// [`assign`](crate::assign) refuses too; [`Error::NoPrototypes`] for K = 0;
+/// [`assign`](crate::assign) refuses too; [`Error::NoPrototypes`] for K = 0 ([`Error::TooLarge`] above
+/// [`MAX_PROTOTYPES`](crate::MAX_PROTOTYPES));
 /// [`Error::TooFewTokens`] when the sample holds fewer than K real tokens; [`Error::NonFinite`]
 /// when it holds NaN or infinity.
 ///
@@ -26,9 +27,7 @@ use crate::{Error, Result};
 /// ```
 pub fn kmeans_pp(h: &Tensor, mask: Option<&Tensor>, k: usize, seed: u64) -> Result<Tensor> {
     let (d, mask) = input::check_hidden(h, mask)?;
-    if k == 0 {
-        return Err(Error::NoPrototypes);
-    }
+    crate::check_prototypes(k)?;
     let values = h.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?;
     let real = mask.ne(0u8)?.flatten_all()?.to_vec1::<u8>()?;
     let points: Vec<&[f64]> = values

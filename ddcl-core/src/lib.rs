@@ -44,6 +44,7 @@ mod kmeans;
 mod matmul;
 mod pool;
 mod reference;
+mod size;
 mod summary;
 mod timescale;
 
@@ -56,11 +57,12 @@ pub mod math {}
 struct ReadmeDoctests;
 
 pub use assignment::{assign, Assignment, Losses};
-pub use config::{AssignConfig, Backend};
+pub use config::{AssignConfig, Backend, MIN_TAU};
 pub use diagnostics::{hard_assignment, Separation, Usage, UsageReport};
 pub use error::{Error, Result};
 pub use kmeans::kmeans_pp;
 pub use pool::masked_mean;
 pub use pool::{last_token, masked_max, masked_mean_sqrt_len, masked_weighted_mean};
+pub use size::{check_bank, check_prototypes, MAX_ELEMENTS, MAX_PROTOTYPES};
 pub use summary::{Summary, RESIDUAL_EPS, SLOT_EPS};
 pub use timescale::{Timescale, DEFAULT_EPS_MAX};

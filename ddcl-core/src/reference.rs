@@ -22,10 +22,13 @@ pub(crate) fn assign(
         .unsqueeze(2)?
         .broadcast_sub(&p.unsqueeze(0)?.unsqueeze(0)?)?;
     let d = diff.sqr()?.sum(D::Minus1)?;
-    // softmax_k(-d/tau), shifted by the (constant) row maximum
-    let z = (d.neg()? / tau)?;
-    let z = z
-        .broadcast_sub(&z.max_keepdim(D::Minus1)?.detach())?
+    // softmax_k(-d/tau), shifted by the (constant) row minimum of d before the division: the
+    // nearest prototype's logit is exactly 0 however small tau is, so a row never becomes
+    // all -inf (and NaN after the shift), as -d/tau would for d/tau beyond the dtype's range
+    let z = (d
+        .broadcast_sub(&d.min_keepdim(D::Minus1)?.detach())?
+        .neg()?
+        / tau)?
         .exp()?;
     let q = z
         .broadcast_div(&z.sum_keepdim(D::Minus1)?)?

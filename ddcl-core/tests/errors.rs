@@ -14,7 +14,7 @@ fn try_assign(h: &Tensor, mask: Option<&Tensor>, p: &Tensor, backend: Backend) -
 fn temperature_must_be_finite_and_positive() {
     for tau in [0.0, -1.0, f64::NAN, f64::INFINITY, -0.0] {
         assert!(
-            matches!(AssignConfig::new(tau), Err(Error::Temperature(_))),
+            matches!(AssignConfig::new(tau), Err(Error::Temperature { .. })),
             "{tau}"
         );
     }
