@@ -31,8 +31,36 @@ pub struct AtomicFile {
 }
 
 impl AtomicFile {
-    /// Starts writing `path`, creating its folder if needed.
+    /// Starts writing `path`, creating its folder if needed. An existing `path` must be a
+    /// regular file (or a symbolic link to one, which is followed: the file it points to is
+    /// replaced, the link kept); a device such as `/dev/null`, a folder or a pipe is refused
+    /// with an [`Error::Io`] naming it, since renaming over it would replace it.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let err = ddcl_readout::AtomicFile::create(dir.path()).err().unwrap();
+    /// assert!(err.to_string().contains("not a regular file"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn create(path: &Path) -> Result<Self> {
+        let resolved;
+        let path = match std::fs::symlink_metadata(path) {
+            Ok(_) => {
+                resolved = std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?;
+                let meta = std::fs::metadata(&resolved).map_err(|e| Error::io(path, e))?;
+                if !meta.is_file() {
+                    return Err(Error::io(
+                        path,
+                        std::io::Error::new(
+                            std::io::ErrorKind::InvalidInput,
+                            "not a regular file (a device, folder or pipe): only files are replaced",
+                        ),
+                    ));
+                }
+                resolved.as_path()
+            }
+            Err(_) => path,
+        };
         let dir = folder(path);
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let name = path.file_name().ok_or_else(|| {

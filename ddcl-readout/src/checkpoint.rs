@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 
-use candle_core::{Device, Tensor};
+use candle_core::{DType, Device, Tensor};
 
 use crate::{AtomicFile, Error, Result};
 
@@ -35,6 +35,13 @@ pub fn save_checkpoint(
     tensors: &[(String, Tensor)],
     mut metadata: HashMap<String, String>,
 ) -> Result<()> {
+    let mut names = std::collections::HashSet::new();
+    if let Some((name, _)) = tensors.iter().find(|(n, _)| !names.insert(n.as_str())) {
+        return Err(Error::checkpoint(
+            path,
+            format!("tensor `{name}` given twice: names must be unique"),
+        ));
+    }
     metadata.insert(FORMAT_KEY.to_string(), FORMAT.to_string());
     let contiguous = tensors
         .iter()
@@ -51,8 +58,20 @@ pub fn save_checkpoint(
 }
 
 /// Reads a checkpoint written by [`save_checkpoint`]: its tensors (on `device`) and metadata.
-/// A truncated or corrupt file, or one without the ddcl format tag, is a
-/// [`Error::Checkpoint`] naming the file.
+/// A truncated or corrupt file, one without the ddcl format tag, or a float tensor holding NaN
+/// or infinity is an [`Error::Checkpoint`] naming the file (and the tensor).
+///
+/// ```
+/// use std::collections::HashMap;
+/// use candle_core::{Device, Tensor};
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("ckpt.safetensors");
+/// let t = Tensor::new(&[1f32, f32::NAN], &Device::Cpu)?;
+/// ddcl_readout::save_checkpoint(&path, &[("w".to_string(), t)], HashMap::new())?;
+/// let err = ddcl_readout::load_checkpoint(&path, &Device::Cpu).unwrap_err();
+/// assert!(err.to_string().ends_with("ckpt.safetensors: tensor `w` holds 1 non-finite value(s)"), "{err}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn load_checkpoint(
     path: &Path,
     device: &Device,
@@ -73,5 +92,28 @@ pub fn load_checkpoint(
     }
     let tensors = candle_core::safetensors::load_buffer(&bytes, device)
         .map_err(|e| Error::checkpoint(path, format!("truncated or corrupt tensor data ({e})")))?;
+    for (name, t) in &tensors {
+        let bad =
+            non_finite(t).map_err(|e| Error::checkpoint(path, format!("tensor `{name}`: {e}")))?;
+        if bad > 0 {
+            return Err(Error::checkpoint(
+                path,
+                format!("tensor `{name}` holds {bad} non-finite value(s)"),
+            ));
+        }
+    }
     Ok((tensors, metadata))
+}
+
+/// The number of NaN and infinite values of `t` (0 for integer dtypes).
+fn non_finite(t: &Tensor) -> Result<usize> {
+    if !t.dtype().is_float() {
+        return Ok(0);
+    }
+    // x - x is 0 for finite values and NaN otherwise; NaN is the one value unequal to itself
+    let z = t.flatten_all()?.sub(&t.flatten_all()?)?;
+    Ok(z.ne(&z)?
+        .to_dtype(DType::U32)?
+        .sum_all()?
+        .to_scalar::<u32>()? as usize)
 }

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::check::{at_least, positive_finite};
+use crate::check::{positive_finite, require};
 use crate::{yaml, Error, Pooling, Result};
 
 /// How the prototypes start.
@@ -91,9 +91,15 @@ impl ReadoutConfig {
         yaml::read(path)
     }
 
-    /// Checks ranges: K ≥ 1, tau and init_std finite and > 0, at least one pooling mode.
+    /// Checks ranges: 1 ≤ K ≤ [`ddcl_core::MAX_PROTOTYPES`], tau and init_std finite and > 0, at least one pooling mode.
     pub fn validate(&self) -> Result<()> {
-        at_least("readout.prototypes", self.prototypes, 1)?;
+        let k = self.prototypes;
+        require(
+            (1..=ddcl_core::MAX_PROTOTYPES).contains(&k),
+            "readout.prototypes",
+            k as f64,
+            format!("in 1..={}", ddcl_core::MAX_PROTOTYPES),
+        )?;
         ddcl_core::AssignConfig::new(self.tau)?;
         positive_finite("readout.init_std", self.init_std)?;
         if self.pooling.is_empty() {

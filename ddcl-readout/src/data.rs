@@ -134,10 +134,11 @@ fn open(path: &Path) -> Result<std::fs::File> {
     std::fs::File::open(path).map_err(|e| Error::io(path, e))
 }
 
-fn csv_reader(path: &Path) -> Result<(csv::Reader<std::fs::File>, csv::StringRecord)> {
-    let mut rd = csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_reader(open(path)?);
+fn csv_reader<'a>(
+    path: &Path,
+    bytes: &'a [u8],
+) -> Result<(csv::Reader<&'a [u8]>, csv::StringRecord)> {
+    let mut rd = csv::ReaderBuilder::new().flexible(false).from_reader(bytes);
     let headers = rd
         .headers()
         .map_err(|e| Error::data(path, Some(1), csv_message(&e)))?
@@ -145,21 +146,40 @@ fn csv_reader(path: &Path) -> Result<(csv::Reader<std::fs::File>, csv::StringRec
     Ok((rd, headers))
 }
 
+/// The bytes of the file at `path`.
+fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::io(path, e))
+}
+
+/// The 1-based line of the record that starts at or after byte `at` of `bytes`. Counted here
+/// from the bytes: the csv crate's own line count is one too low after a CRLF terminator (it
+/// counts the `\n` of `\r\n` once the next record has begun).
+fn line_at(bytes: &[u8], at: u64) -> usize {
+    let at = (at as usize).min(bytes.len());
+    let start = bytes[at..]
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .map_or(bytes.len(), |i| at + i);
+    1 + bytes[..start].iter().filter(|&&b| b == b'\n').count()
+}
+
 /// The next CSV record and its 1-based line.
 fn csv_record(
     path: &Path,
+    bytes: &[u8],
     rec: std::result::Result<csv::StringRecord, csv::Error>,
 ) -> Result<(csv::StringRecord, Option<usize>)> {
     let rec = rec.map_err(|e| {
-        let line = e.position().map(|p| p.line() as usize);
+        let line = e.position().map(|p| line_at(bytes, p.byte()));
         Error::data(path, line, csv_message(&e))
     })?;
-    let line = rec.position().map(|p| p.line() as usize);
+    let line = rec.position().map(|p| line_at(bytes, p.byte()));
     Ok((rec, line))
 }
 
 fn read_text_csv(path: &Path, text: &str, label: &str) -> Result<LabelledTexts> {
-    let (mut rd, headers) = csv_reader(path)?;
+    let bytes = read_bytes(path)?;
+    let (mut rd, headers) = csv_reader(path, &bytes)?;
     let column = |name: &str| {
         headers.iter().position(|h| h == name).ok_or_else(|| {
             let have: Vec<&str> = headers.iter().collect();
@@ -173,7 +193,7 @@ fn read_text_csv(path: &Path, text: &str, label: &str) -> Result<LabelledTexts> 
     let (ti, li) = (column(text)?, column(label)?);
     let (mut texts, mut labels) = (Vec::new(), Vec::new());
     for rec in rd.records() {
-        let (rec, line) = csv_record(path, rec)?;
+        let (rec, line) = csv_record(path, &bytes, rec)?;
         labels.push(non_empty(&rec[li], label, path, line)?);
         texts.push(rec[ti].to_string());
     }
@@ -331,14 +351,15 @@ pub fn read_image_folder(path: &Path) -> Result<LabelledImages> {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub fn read_tabular_csv(path: &Path, label_column: &str) -> Result<LabelledRows> {
-    let (mut rd, headers) = csv_reader(path)?;
+    let bytes = read_bytes(path)?;
+    let (mut rd, headers) = csv_reader(path, &bytes)?;
     let li = headers
         .iter()
         .position(|h| h == label_column)
         .ok_or_else(|| Error::data(path, Some(1), format!("no label column `{label_column}`")))?;
     let (mut rows, mut labels) = (Vec::new(), Vec::new());
     for rec in rd.records() {
-        let (rec, line) = csv_record(path, rec)?;
+        let (rec, line) = csv_record(path, &bytes, rec)?;
         let mut row = Vec::with_capacity(rec.len() - 1);
         for (j, v) in rec.iter().enumerate().filter(|(j, _)| *j != li) {
             let x: f32 = v.trim().parse().map_err(|_| {

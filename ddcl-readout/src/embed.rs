@@ -122,7 +122,9 @@ impl Embedder {
 }
 
 /// Loads the readout stored in a training checkpoint ([`crate::Trainer::save`]), with the
-/// run config embedded in it.
+/// run config embedded in it. Every error names the file: a missing or bad config, readout
+/// tensors that are not f32 (or, from [`load_checkpoint`], hold NaN or infinity), prototypes
+/// of another shape than the config's K and `hidden`.
 pub fn readout_from_checkpoint(
     path: &Path,
     hidden: usize,
@@ -133,10 +135,15 @@ pub fn readout_from_checkpoint(
         .get("config")
         .ok_or_else(|| Error::checkpoint(path, "metadata has no `config`"))
         .and_then(|y| RunConfig::from_yaml(y).map_err(|e| Error::checkpoint(path, e)))?;
-    let dtype = tensors
-        .get("readout.prototypes")
-        .map_or(DType::F32, |t| t.dtype());
-    let vb = VarBuilder::from_tensors(tensors, dtype, device);
+    for (name, t) in tensors.iter().filter(|(n, _)| n.starts_with("readout.")) {
+        if t.dtype() != DType::F32 {
+            return Err(Error::checkpoint(
+                path,
+                format!("tensor `{name}` is {:?}, expected f32", t.dtype()),
+            ));
+        }
+    }
+    let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
     let readout = DdclReadout::new(hidden, &cfg.readout, vb.pp("readout"))
         .map_err(|e| Error::checkpoint(path, e))?;
     Ok((readout, cfg))

@@ -60,8 +60,8 @@ impl Module for LayerNorm {
 /// assert_eq!(Trainable::All.first_layer(6), Some(0));
 /// assert_eq!(Trainable::Frozen.first_layer(6), None);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(try_from = "TrainableRepr", into = "TrainableRepr")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(into = "TrainableRepr")]
 pub enum Trainable {
     /// No encoder variable trains; the encoder's output is detached.
     #[default]
@@ -93,35 +93,64 @@ impl Trainable {
     }
 }
 
-#[derive(serde::Serialize, serde::Deserialize)]
+/// How a [`Trainable`] is written: a number of top layers or a name.
+#[derive(serde::Serialize)]
 #[serde(untagged)]
 enum TrainableRepr {
     Layers(usize),
-    Name(String),
+    Name(&'static str),
 }
 
-impl TryFrom<TrainableRepr> for Trainable {
-    type Error = String;
+// Read by hand rather than through an untagged enum, so that a bad value (`-1`, `1.5`,
+// `everything`) is named in the error with what is expected, instead of serde's "data did not
+// match any variant of untagged enum".
+impl<'de> serde::Deserialize<'de> for Trainable {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::{Error, Unexpected, Visitor};
 
-    fn try_from(r: TrainableRepr) -> std::result::Result<Self, String> {
-        match r {
-            TrainableRepr::Layers(0) => Ok(Trainable::Frozen),
-            TrainableRepr::Layers(n) => Ok(Trainable::Top(n)),
-            TrainableRepr::Name(s) if s == "frozen" => Ok(Trainable::Frozen),
-            TrainableRepr::Name(s) if s == "all" => Ok(Trainable::All),
-            TrainableRepr::Name(s) => Err(format!(
-                "unknown encoder setting `{s}`: expected `frozen`, `all` or a number of top layers"
-            )),
+        struct Setting;
+
+        impl Visitor<'_> for Setting {
+            type Value = Trainable;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("`frozen`, `all` or a number of top layers (>= 0)")
+            }
+
+            fn visit_u64<E: Error>(self, n: u64) -> std::result::Result<Trainable, E> {
+                match usize::try_from(n) {
+                    Ok(0) => Ok(Trainable::Frozen),
+                    Ok(n) => Ok(Trainable::Top(n)),
+                    Err(_) => Err(E::invalid_value(Unexpected::Unsigned(n), &self)),
+                }
+            }
+
+            fn visit_i64<E: Error>(self, n: i64) -> std::result::Result<Trainable, E> {
+                match u64::try_from(n) {
+                    Ok(n) => self.visit_u64(n),
+                    Err(_) => Err(E::invalid_value(Unexpected::Signed(n), &self)),
+                }
+            }
+
+            fn visit_str<E: Error>(self, s: &str) -> std::result::Result<Trainable, E> {
+                match s {
+                    "frozen" => Ok(Trainable::Frozen),
+                    "all" => Ok(Trainable::All),
+                    _ => Err(E::invalid_value(Unexpected::Str(s), &self)),
+                }
+            }
         }
+
+        d.deserialize_any(Setting)
     }
 }
 
 impl From<Trainable> for TrainableRepr {
     fn from(t: Trainable) -> Self {
         match t {
-            Trainable::Frozen => TrainableRepr::Name("frozen".into()),
+            Trainable::Frozen => TrainableRepr::Name("frozen"),
             Trainable::Top(n) => TrainableRepr::Layers(n),
-            Trainable::All => TrainableRepr::Name("all".into()),
+            Trainable::All => TrainableRepr::Name("all"),
         }
     }
 }

@@ -72,6 +72,8 @@ impl DdclReadout {
     pub fn new(hidden: usize, cfg: &ReadoutConfig, vb: VarBuilder) -> Result<Self> {
         cfg.validate()?;
         at_least("readout: hidden size", hidden, 1)?;
+        // K x D is checked before the variable builder allocates it
+        ddcl_core::check_bank(cfg.prototypes, hidden)?;
         let hint = Hint::Randn {
             mean: 0.0,
             stdev: cfg.init_std,

@@ -243,3 +243,85 @@ train: {{epochs: 1, batch_size: 2, lr_encoder: 0.0, lr_prototypes: 1.0e-2, lr_he
     let (readout, _) = readout_from_checkpoint(&ckpt, 8, &Device::Cpu).unwrap();
     assert_eq!(readout.width(), 16);
 }
+
+/// `ddcl-embed` with the tiny model on `input`, writing `output`.
+fn embed_file(dir: &Path, input: &Path, output: &Path) -> Output {
+    run(
+        env!("CARGO_BIN_EXE_ddcl-embed"),
+        &[
+            &"--model",
+            &dir.join("model"),
+            &"--input",
+            &input,
+            &"--output",
+            &output,
+        ],
+    )
+}
+
+#[test]
+fn embed_never_destroys_a_file_and_names_every_path() {
+    let dir = setup(2);
+    let input = dir.path().join("in.txt");
+    std::fs::write(&input, "good film\n").unwrap();
+    let file = dir.path().join("vectors.jsonl");
+    std::fs::write(&file, "keep me\n").unwrap();
+    // non-UTF-8 input: the existing output stays as it was (it was left at 0 bytes)
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(&bad, b"\xff\xfe good\n").unwrap();
+    let out = embed_file(dir.path(), &bad, &file);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("bad.txt"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me\n");
+    // the input as output through another spelling of its path (it was emptied, exit 0)
+    let other = dir.path().join("model/../in.txt");
+    let out = embed_file(dir.path(), &input, &other);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("is the --input file"));
+    assert_eq!(std::fs::read_to_string(&input).unwrap(), "good film\n");
+    // a missing input is named
+    let out = embed_file(dir.path(), &dir.path().join("missing.txt"), &file);
+    assert!(
+        text(&out.stderr).contains("missing.txt: No such file"),
+        "{}",
+        text(&out.stderr)
+    );
+    // something that is not a regular file is refused, not renamed over (as root, `--output
+    // /dev/null` replaced the device with a regular file); a folder stands for it here
+    let folder = dir.path().join("a-folder");
+    std::fs::create_dir(&folder).unwrap();
+    let out = embed_file(dir.path(), &input, &folder);
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("a-folder: not a regular file"), "{stderr}");
+    assert!(folder.is_dir());
+    // a symbolic link is followed: the file it points to is replaced, the link kept
+    let link = dir.path().join("link.jsonl");
+    std::os::unix::fs::symlink(&file, &link).unwrap();
+    let out = embed_file(dir.path(), &input, &link);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(std::fs::read_to_string(&file)
+        .unwrap()
+        .starts_with("{\"line\":1"));
+    // an output in a missing folder: the folder is made; one that cannot be made is named
+    let nested = dir.path().join("new/sub/out.jsonl");
+    let out = embed_file(dir.path(), &input, &nested);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(nested.is_file());
+    let blocked = dir.path().join("in.txt/sub/out.jsonl");
+    let out = embed_file(dir.path(), &input, &blocked);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("in.txt/sub"),
+        "{}",
+        text(&out.stderr)
+    );
+}

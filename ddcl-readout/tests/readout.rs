@@ -272,7 +272,7 @@ fn bad_input_is_a_typed_error() {
     assert!(ReadoutConfig::new(0, 1.0).is_err());
     assert!(matches!(
         ReadoutConfig::new(3, 0.0),
-        Err(Error::Core(ddcl_core::Error::Temperature(_)))
+        Err(Error::Core(ddcl_core::Error::Temperature { .. }))
     ));
     assert!(ReadoutConfig::new(3, f64::NAN).is_err());
     let err =
