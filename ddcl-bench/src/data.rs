@@ -262,11 +262,17 @@ pub(crate) fn read_fashion(dir: &Path, parts: &[&str]) -> Result<(Vec<DynamicIma
             return Err(Error::data(&lp, None, "not an IDX label file"));
         }
         let (n, rows, cols) = (be(&im, 4), be(&im, 8), be(&im, 12));
-        if im.len() != 16 + n * rows * cols || lb.len() != 8 + n {
+        // sizes from the header, checked: a hostile header must not overflow the arithmetic
+        let size = rows.checked_mul(cols);
+        let total = size
+            .and_then(|s| s.checked_mul(n))
+            .and_then(|t| t.checked_add(16));
+        if total != Some(im.len()) || lb.len().checked_sub(8) != Some(n) {
             return Err(Error::data(&ip, None, "truncated IDX file"));
         }
+        let size = size.unwrap_or(0);
         for i in 0..n {
-            let px = im[16 + i * rows * cols..16 + (i + 1) * rows * cols].to_vec();
+            let px = im[16 + i * size..16 + (i + 1) * size].to_vec();
             let grey = image::GrayImage::from_raw(cols as u32, rows as u32, px)
                 .ok_or_else(|| Error::data(&ip, None, "bad image size"))?;
             images.push(DynamicImage::ImageLuma8(grey));

@@ -166,7 +166,7 @@ pub fn encode(
         Encoder::Image(e) => [("image_size", e.vit().config().image_size)],
     };
     let path = CacheKey::new(model, &settings, &data.inputs).path(dir);
-    if let Some(states) = cached(&path, data.len()) {
+    if let Some(states) = read_cached(&path, data.len()) {
         return Ok(states);
     }
     let n = data.len();
@@ -247,8 +247,18 @@ pub fn encode(
     Ok(states)
 }
 
-/// The states stored at `path`, if the file is there, reads and holds `n` examples.
-fn cached(path: &Path, n: usize) -> Option<States> {
+/// The states stored at `path` by [`encode`], if the file is there, reads and holds `n`
+/// examples with a (B, T) mask for (B, T, D) hidden states; `None` for anything else (a missing,
+/// foreign, truncated or corrupt file), which [`encode`] then encodes again.
+///
+/// ```
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("features.safetensors");
+/// std::fs::write(&path, b"not safetensors")?;
+/// assert!(ddcl_bench::read_cached(&path, 3).is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn read_cached(path: &Path, n: usize) -> Option<States> {
     let mut t = candle_core::safetensors::load(path, &Device::Cpu).ok()?;
     let (hidden, mask) = (t.remove("hidden")?, t.remove("mask")?);
     let (b, tokens, _) = hidden.dims3().ok()?;

@@ -66,7 +66,7 @@ pub use config::{
 };
 pub use data::{data_dir, load, split, DataSource, Dataset, Inputs};
 pub use error::{Error, Result};
-pub use features::{encode, CacheKey, Encoder, ModelFiles, FORMAT};
+pub use features::{encode, read_cached, CacheKey, Encoder, ModelFiles, FORMAT};
 pub use hier::config::{HierConfig, LevelSetting, ScalingSetting, Variant};
 pub use hier::results::{DocumentStats, HierResults, HierRow, Line, ScalingFit, ScalingPoint};
 pub use kmeans::{kmeans, KMeans};

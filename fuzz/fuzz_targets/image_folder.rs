@@ -1,0 +1,9 @@
+#![no_main]
+//! Fuzz target: see checks/image_folder.rs for what is checked.
+
+#[path = "../checks/image_folder.rs"]
+mod check;
+#[path = "../checks/scratch.rs"]
+mod scratch;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| check::run(data));
