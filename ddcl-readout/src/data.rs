@@ -151,35 +151,61 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| Error::io(path, e))
 }
 
-/// The 1-based line of the record that starts at or after byte `at` of `bytes`. Counted here
-/// from the bytes: the csv crate's own line count is one too low after a CRLF terminator (it
-/// counts the `\n` of `\r\n` once the next record has begun).
-fn line_at(bytes: &[u8], at: u64) -> usize {
-    let at = (at as usize).min(bytes.len());
-    let start = bytes[at..]
-        .iter()
-        .position(|&b| b != b'\r' && b != b'\n')
-        .map_or(bytes.len(), |i| at + i);
-    1 + bytes[..start].iter().filter(|&&b| b == b'\n').count()
+/// 1-based line numbers of records, counted from the bytes: the csv crate's own line count is
+/// one too low after a CRLF terminator (it counts the `\n` of `\r\n` once the next record has
+/// begun). Records come in file order, so the newlines are counted once, from the last record
+/// on, not again from the start of the file for each record.
+struct Lines<'a> {
+    bytes: &'a [u8],
+    /// Bytes before `pos` hold `newlines` newlines.
+    pos: usize,
+    newlines: usize,
+}
+
+impl<'a> Lines<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Self {
+            bytes,
+            pos: 0,
+            newlines: 0,
+        }
+    }
+
+    /// The line of the record that starts at or after byte `at`.
+    fn at(&mut self, at: u64) -> usize {
+        let bytes = self.bytes;
+        let at = (at as usize).min(bytes.len());
+        let start = bytes[at..]
+            .iter()
+            .position(|&b| b != b'\r' && b != b'\n')
+            .map_or(bytes.len(), |i| at + i);
+        if start < self.pos {
+            (self.pos, self.newlines) = (0, 0);
+        }
+        self.newlines += bytes[self.pos..start].iter().filter(|&&b| b == b'\n').count();
+        self.pos = start;
+        1 + self.newlines
+    }
 }
 
 /// The next CSV record and its 1-based line.
 fn csv_record(
     path: &Path,
-    bytes: &[u8],
+    lines: &mut Lines,
     rec: std::result::Result<csv::StringRecord, csv::Error>,
 ) -> Result<(csv::StringRecord, Option<usize>)> {
     let rec = rec.map_err(|e| {
-        let line = e.position().map(|p| line_at(bytes, p.byte()));
+        let line = e.position().map(|p| lines.at(p.byte()));
         Error::data(path, line, csv_message(&e))
     })?;
-    let line = rec.position().map(|p| line_at(bytes, p.byte()));
+    let line = rec.position().map(|p| lines.at(p.byte()));
     Ok((rec, line))
 }
 
 fn read_text_csv(path: &Path, text: &str, label: &str) -> Result<LabelledTexts> {
     let bytes = read_bytes(path)?;
     let (mut rd, headers) = csv_reader(path, &bytes)?;
+    let mut lines = Lines::new(&bytes);
     let column = |name: &str| {
         headers.iter().position(|h| h == name).ok_or_else(|| {
             let have: Vec<&str> = headers.iter().collect();
@@ -193,7 +219,7 @@ fn read_text_csv(path: &Path, text: &str, label: &str) -> Result<LabelledTexts> 
     let (ti, li) = (column(text)?, column(label)?);
     let (mut texts, mut labels) = (Vec::new(), Vec::new());
     for rec in rd.records() {
-        let (rec, line) = csv_record(path, &bytes, rec)?;
+        let (rec, line) = csv_record(path, &mut lines, rec)?;
         labels.push(non_empty(&rec[li], label, path, line)?);
         texts.push(rec[ti].to_string());
     }
@@ -353,13 +379,14 @@ pub fn read_image_folder(path: &Path) -> Result<LabelledImages> {
 pub fn read_tabular_csv(path: &Path, label_column: &str) -> Result<LabelledRows> {
     let bytes = read_bytes(path)?;
     let (mut rd, headers) = csv_reader(path, &bytes)?;
+    let mut lines = Lines::new(&bytes);
     let li = headers
         .iter()
         .position(|h| h == label_column)
         .ok_or_else(|| Error::data(path, Some(1), format!("no label column `{label_column}`")))?;
     let (mut rows, mut labels) = (Vec::new(), Vec::new());
     for rec in rd.records() {
-        let (rec, line) = csv_record(path, &bytes, rec)?;
+        let (rec, line) = csv_record(path, &mut lines, rec)?;
         let mut row = Vec::with_capacity(rec.len() - 1);
         for (j, v) in rec.iter().enumerate().filter(|(j, _)| *j != li) {
             let x: f32 = v.trim().parse().map_err(|_| {
