@@ -182,7 +182,10 @@ impl<'a> Lines<'a> {
         if start < self.pos {
             (self.pos, self.newlines) = (0, 0);
         }
-        self.newlines += bytes[self.pos..start].iter().filter(|&&b| b == b'\n').count();
+        self.newlines += bytes[self.pos..start]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
         self.pos = start;
         1 + self.newlines
     }
