@@ -47,6 +47,8 @@ print(os.path.dirname(next(p["manifest_path"] for p in pkgs if p["name"] == "cud
         sed -E 's/.*/void &(void) {}/' >"$ROOT/libcuda_stub.c"
     gcc -shared -fPIC -Wl,-soname,libcuda.so.1 -o "$STUB" "$ROOT/libcuda_stub.c"
 fi
+# also beside the others: cudarc's build searches lib/stubs only if it existed when it first ran
+ln -sfn stubs/libcuda.so "$TOOLKIT/lib/libcuda.so"
 "$TOOLKIT/bin/nvcc" --version | tail -2 >&2
 
 # candle-kernels' and our build (cudaforge) run nvcc from PATH and read CUDA_COMPUTE_CAP when
