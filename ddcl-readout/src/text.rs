@@ -7,7 +7,9 @@ use candle_core::{DType, Device, Tensor};
 use candle_transformers::models::bert::Config;
 use serde::Deserialize;
 use tokenizers::utils::padding::pad_encodings;
-use tokenizers::{Encoding, PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+use tokenizers::{
+    Encoding, PaddingParams, PaddingStrategy, PostProcessor, Tokenizer, TruncationParams,
+};
 
 use crate::check::require;
 use crate::{Bert, Error, ModelSource, Result, Trainable, Weights};
@@ -144,11 +146,17 @@ impl TextEncoder {
     /// `max_position_embeddings`.
     pub fn set_max_len(&mut self, max_len: usize) -> Result<()> {
         let limit = self.bert.config().max_position_embeddings;
+        // the special tokens ([CLS], [SEP]) count: tokenizers subtracts them unchecked
+        // (overflow panic in debug builds for a max_len at or below their number)
+        let special = self
+            .tokenizer
+            .get_post_processor()
+            .map_or(0, |p| p.added_tokens(false));
         require(
-            (1..=limit).contains(&max_len),
+            (special + 1..=limit).contains(&max_len),
             "max_len",
             max_len as f64,
-            format!("in 1..={limit}"),
+            format!("in {}..={limit}", special + 1),
         )?;
         self.max_len = max_len;
         self.tokenizer

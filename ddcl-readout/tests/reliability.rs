@@ -206,3 +206,28 @@ fn deeply_nested_yaml_is_refused_fast() {
     let run = RUN.replacen("model: {kind: text, id: m}\n", &quoted, 1);
     assert!(RunConfig::from_yaml(&run).is_ok());
 }
+
+#[test]
+fn a_max_len_within_the_special_tokens_is_refused() {
+    // found by the tokenize fuzz target: max_len 1 or 2 overflowed inside tokenizers (a panic
+    // in debug builds), as [CLS] and [SEP] are subtracted from it unchecked
+    let dir = tempfile::tempdir().unwrap();
+    ddcl_readout::tiny::text_model(dir.path(), 1).unwrap();
+    let model = ddcl_readout::ModelSource::new(dir.path().to_str().unwrap());
+    let mut enc = ddcl_readout::TextEncoder::load(
+        &model,
+        ddcl_readout::Weights::Frozen,
+        DType::F32,
+        &Device::Cpu,
+    )
+    .unwrap();
+    for n in [0, 1, 2] {
+        let err = enc.set_max_len(n).unwrap_err();
+        assert!(
+            matches!(&err, Error::OutOfRange { key, .. } if key == "max_len"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("in 3..="), "{err}");
+    }
+    enc.set_max_len(3).unwrap();
+}
