@@ -7,7 +7,7 @@
 //! cargo run --release -p ddcl-bench -- --config my.yaml --seed 1 --seed 2 --seed 3
 //! cargo run --release -p ddcl-bench -- codebook --out runs/codebook
 //! ```
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -199,17 +199,11 @@ fn claims(args: ClaimsArgs) -> ddcl_bench::Result<()> {
     if args.full {
         cfg = cfg.full();
     }
-    ddcl_bench::check_out(&args.out)?;
-    let started = Instant::now();
-    let results = ddcl_bench::run_claims(cfg)?;
-    ddcl_bench::write(&results, &args.out)?;
-    println!("{}", ddcl_bench::markdown(&results));
-    eprintln!(
-        "wrote {}/{{results.json, report.md, timescale-*.svg}} in {:.0} s",
-        args.out.display(),
-        started.elapsed().as_secs_f64()
-    );
-    Ok(())
+    experiment(
+        &args.out,
+        "results.json, report.md, timescale-*.svg",
+        || ddcl_bench::run_claims(cfg),
+    )
 }
 
 // The flags of `ddcl-bench hier` (its help is the doc comment of `Command::Hier`).
@@ -239,17 +233,9 @@ fn hier(args: HierArgs) -> ddcl_bench::Result<()> {
     if args.full {
         cfg = cfg.full();
     }
-    ddcl_bench::check_out(&args.out)?;
-    let started = Instant::now();
-    let results = ddcl_bench::run_hier(cfg)?;
-    ddcl_bench::write(&results, &args.out)?;
-    println!("{}", ddcl_bench::markdown(&results));
-    eprintln!(
-        "wrote {}/{{results.json, report.md, hier.svg}} in {:.0} s",
-        args.out.display(),
-        started.elapsed().as_secs_f64()
-    );
-    Ok(())
+    experiment(&args.out, "results.json, report.md, hier.svg", || {
+        ddcl_bench::run_hier(cfg)
+    })
 }
 
 /// Runs the codebook experiment and writes its outputs.
@@ -264,17 +250,9 @@ fn codebook(args: CodebookArgs) -> ddcl_bench::Result<()> {
     if args.large {
         cfg = cfg.large();
     }
-    ddcl_bench::check_out(&args.out)?;
-    let started = Instant::now();
-    let results = ddcl_bench::run_codebook(cfg)?;
-    ddcl_bench::write(&results, &args.out)?;
-    println!("{}", ddcl_bench::markdown(&results));
-    eprintln!(
-        "wrote {}/{{results.json, report.md, codebook.svg}} in {:.0} s",
-        args.out.display(),
-        started.elapsed().as_secs_f64()
-    );
-    Ok(())
+    experiment(&args.out, "results.json, report.md, codebook.svg", || {
+        ddcl_bench::run_codebook(cfg)
+    })
 }
 
 fn run(args: Args) -> ddcl_bench::Result<()> {
@@ -294,14 +272,26 @@ fn run(args: Args) -> ddcl_bench::Result<()> {
     if args.full {
         cfg = cfg.full();
     }
-    ddcl_bench::check_out(&args.out)?;
+    experiment(&args.out, "results.json, report.md, *.svg", || {
+        ddcl_bench::run(cfg)
+    })
+}
+
+/// Checks `out` before any work, runs the experiment, writes its results into `out` (the files
+/// `outputs`, named in the closing line) and prints the report.
+fn experiment(
+    out: &Path,
+    outputs: &str,
+    run: impl FnOnce() -> ddcl_bench::Result<ddcl_bench::Results>,
+) -> ddcl_bench::Result<()> {
+    ddcl_bench::check_out(out)?;
     let started = Instant::now();
-    let results = ddcl_bench::run(cfg)?;
-    ddcl_bench::write(&results, &args.out)?;
+    let results = run()?;
+    ddcl_bench::write(&results, out)?;
     println!("{}", ddcl_bench::markdown(&results));
     eprintln!(
-        "wrote {}/{{results.json, report.md, *.svg}} in {:.0} s",
-        args.out.display(),
+        "wrote {}/{{{outputs}}} in {:.0} s",
+        out.display(),
         started.elapsed().as_secs_f64()
     );
     Ok(())
