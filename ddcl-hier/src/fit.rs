@@ -3,7 +3,7 @@
 //! temperature (the mean squared distance of an input to its nearest seed), then AdamW steps
 //! on L_SQ alone.
 
-use candle_core::{DType, Tensor, D};
+use candle_core::{DType, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use ddcl_readout::check::{at_least, positive_finite};
 use ddcl_readout::{AdamW, DdclReadout, Group};
@@ -211,7 +211,9 @@ fn fit_level(
     let seeds = ddcl_core::kmeans_pp(h, Some(mask), k, seed)?;
     let tau = match fit.tau {
         Some(tau) => tau,
-        None => auto_tau(h, mask, &seeds)?,
+        // the mean squared distance of a real input to its nearest seed: assignments at this
+        // temperature start soft but not uniform
+        None => ddcl_readout::interpret::nearest_sq_distance(h, Some(mask), &seeds)?.max(1e-6),
     };
     set(
         varmap,
@@ -259,23 +261,6 @@ fn fit_level(
         opt.step(&out.losses().sq.backward()?)?;
     }
     Ok(tau)
-}
-
-/// The mean squared distance of a real input to its nearest seed (at least 1e-6): assignments
-/// at this temperature start soft but not uniform.
-fn auto_tau(h: &Tensor, mask: &Tensor, seeds: &Tensor) -> Result<f64> {
-    let a = ddcl_core::assign(h, Some(mask), seeds, &ddcl_core::AssignConfig::new(1.0)?)?;
-    let nearest = (a.dist.min(D::Minus1)? * &a.mask)?
-        .sum_all()?
-        .to_dtype(DType::F64)?
-        .to_scalar::<f64>()?;
-    let n = a
-        .mask
-        .sum_all()?
-        .to_dtype(DType::F64)?
-        .to_scalar::<f64>()?
-        .max(1.0);
-    Ok((nearest / n).max(1e-6))
 }
 
 /// Sets the variable `name` of `varmap` to `value` (same shape and dtype).
