@@ -107,6 +107,10 @@ pub struct JointConfig {
     pub dataset: String,
     /// Examples used (train and test together).
     pub limit: usize,
+    /// Examples that train, the rest of `limit` being test examples (absent: the run's
+    /// `train_share` of them), so that a small training set can meet a large test set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train: Option<usize>,
     /// Epochs.
     pub epochs: usize,
     /// Sequences per step.
@@ -248,6 +252,18 @@ impl yaml::Validated for BenchConfig {
         at_least("kmeans_restarts", self.kmeans_restarts, 1)?;
         if let Some(j) = &self.joint {
             self.dataset_of("joint.dataset", &j.dataset, &[Modality::Text])?;
+            if let Some(train) = j.train {
+                at_least("joint.train", train, 1)?;
+                if j.limit > 0 && train >= j.limit {
+                    return Err(config_error(
+                        "joint.train",
+                        format!(
+                            "must be below joint.limit ({}) to leave test examples, got {train}",
+                            j.limit
+                        ),
+                    ));
+                }
+            }
             at_least("joint.epochs", j.epochs, 1)?;
             at_least("joint.batch_size", j.batch_size, 1)?;
             at_least("joint.prototypes", j.prototypes, 1)?;
@@ -400,6 +416,7 @@ impl BenchConfig {
         self.fit.steps = self.fit.steps.min(30);
         if let Some(j) = &mut self.joint {
             j.limit = j.limit.min(120);
+            j.train = j.train.map(|t| t.min(j.limit / 2));
             j.epochs = 1;
         }
         if let Some(s) = &mut self.sweep {

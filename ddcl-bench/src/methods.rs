@@ -142,8 +142,7 @@ impl FitConfig {
 /// assert_eq!(Tau::Fixed(2.0).or(5.0), 2.0);
 /// assert_eq!(Tau::Auto.or(5.0), 5.0);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
-#[serde(try_from = "TauText", into = "TauText")]
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum Tau {
     /// The mean squared distance of a token to its nearest k-means++ prototype, so that
     /// assignments start soft but not uniform (see [`auto_tau`]).
@@ -163,32 +162,52 @@ impl Tau {
     }
 }
 
-/// How a [`Tau`] is written: a number, or the word `auto`.
-#[derive(Serialize, Deserialize)]
-#[serde(untagged)]
-enum TauText {
-    Number(f64),
-    Word(String),
-}
-
-impl TryFrom<TauText> for Tau {
-    type Error = String;
-
-    fn try_from(t: TauText) -> std::result::Result<Self, String> {
-        match t {
-            TauText::Number(x) => Ok(Tau::Fixed(x)),
-            TauText::Word(w) if w == "auto" => Ok(Tau::Auto),
-            TauText::Word(w) => Err(format!("tau `{w}`: expected `auto` or a number > 0")),
+impl Serialize for Tau {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Tau::Auto => s.serialize_str("auto"),
+            Tau::Fixed(x) => s.serialize_f64(*x),
         }
     }
 }
 
-impl From<Tau> for TauText {
-    fn from(t: Tau) -> Self {
-        match t {
-            Tau::Auto => TauText::Word("auto".into()),
-            Tau::Fixed(x) => TauText::Number(x),
+// Read by hand rather than through an untagged enum, so that a bad value (`automatic`, a list,
+// `true`) is named in the error with what is expected, instead of serde's "data did not match
+// any variant of untagged enum". The range (finite, > 0) is checked with the rest of the config.
+impl<'de> Deserialize<'de> for Tau {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::{Error, Unexpected, Visitor};
+
+        struct Setting;
+
+        impl Visitor<'_> for Setting {
+            type Value = Tau;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("`auto` or a number > 0")
+            }
+
+            fn visit_f64<E: Error>(self, x: f64) -> std::result::Result<Tau, E> {
+                Ok(Tau::Fixed(x))
+            }
+
+            fn visit_i64<E: Error>(self, n: i64) -> std::result::Result<Tau, E> {
+                Ok(Tau::Fixed(n as f64))
+            }
+
+            fn visit_u64<E: Error>(self, n: u64) -> std::result::Result<Tau, E> {
+                Ok(Tau::Fixed(n as f64))
+            }
+
+            fn visit_str<E: Error>(self, s: &str) -> std::result::Result<Tau, E> {
+                match s {
+                    "auto" => Ok(Tau::Auto),
+                    _ => Err(E::invalid_value(Unexpected::Str(s), &self)),
+                }
+            }
         }
+
+        d.deserialize_any(Setting)
     }
 }
 

@@ -1,7 +1,10 @@
 //! The output folder of a run, replaced whole: the new outputs are written into a folder
-//! beside it (`<out>.tmp-<pid>-<n>`), synced to disk, and renamed into place once complete,
-//! the old folder renamed aside first and removed after, so that `--out` holds either the old
-//! run or the new one, never a mix of both.
+//! beside it (`<out>.tmp-<pid>-<n>`), synced to disk, and swapped with the old folder in one
+//! step once complete (Linux's `renameat2(RENAME_EXCHANGE)`), the old run removed after, so
+//! that `--out` holds either the old run or the new one, never a mix of both, even when the
+//! process is killed. Where the exchange is not supported (other systems, some file systems),
+//! the old folder is renamed aside and the new one renamed in: a kill between the two renames
+//! leaves the old run beside `--out` (`<out>.old-<pid>-<n>`) instead of at it.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -83,6 +86,11 @@ pub fn replace_dir(out: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> Result
     fill(&tmp.0)?;
     sync_folder(&tmp.0)?;
     if out.exists() {
+        if exchange(&tmp.0, out)? {
+            // `tmp` now names the old run, removed when it drops, after the swap is durable
+            sync_parent(out)?;
+            return Ok(());
+        }
         let old = Removed(beside(out, "old")?);
         std::fs::rename(out, &old.0).map_err(|e| Error::io(out, e))?;
         if let Err(e) = std::fs::rename(&tmp.0, out) {
@@ -94,7 +102,32 @@ pub fn replace_dir(out: &Path, fill: impl FnOnce(&Path) -> Result<()>) -> Result
         std::fs::rename(&tmp.0, out).map_err(|e| Error::io(out, e))?;
     }
     std::mem::forget(tmp);
-    // make the renames durable
+    sync_parent(out)
+}
+
+/// Swaps the folders `new` and `out` in one step; `Ok(false)` where the system or the file
+/// system cannot (the caller falls back to two renames).
+#[cfg(target_os = "linux")]
+fn exchange(new: &Path, out: &Path) -> Result<bool> {
+    use rustix::fs::{renameat_with, RenameFlags, CWD};
+    use rustix::io::Errno;
+    match renameat_with(CWD, new, CWD, out, RenameFlags::EXCHANGE) {
+        Ok(()) => Ok(true),
+        Err(Errno::INVAL | Errno::NOSYS | Errno::NOTSUP) => Ok(false),
+        Err(e) => Err(Error::io(out, e.into())),
+    }
+}
+
+/// Swaps the folders `new` and `out` in one step; `Ok(false)` where the system or the file
+/// system cannot (the caller falls back to two renames).
+#[cfg(not(target_os = "linux"))]
+fn exchange(_new: &Path, _out: &Path) -> Result<bool> {
+    Ok(false)
+}
+
+/// Makes the renames in `out`'s folder durable (best effort: some file systems cannot sync a
+/// folder).
+fn sync_parent(out: &Path) -> Result<()> {
     if let Ok(d) = File::open(parent(out)?) {
         d.sync_all().ok();
     }

@@ -136,7 +136,7 @@ pub fn markdown(r: &Results) -> String {
         paired_table(&mut s, "dataset | method", &compared);
     }
     if !r.clustering.is_empty() {
-        let _ = writeln!(s, "\n## 2. Clustering (k = classes): accuracy (Hungarian), NMI, ARI\n\nAccuracy in %, ± half the width of its Wilson 95% interval under the matching found (NMI and ARI: no interval, see results.json).\n\n| dataset | method | n | accuracy, % | NMI | ARI |\n|---|---|---|---|---|---|");
+        let _ = writeln!(s, "\n## 2. Clustering (k = classes): accuracy (Hungarian), NMI, ARI\n\nEach dataset clustered once per seed (the fit and k-means seeded by it); accuracy in %, pooled over the seeds' clusterings (n = seeds × examples), ± half the width of its Wilson 95% interval, each clustering under the matching found; NMI and ARI are means over the seeds (no interval, see results.json).\n\n| dataset | method | n | accuracy, % | NMI | ARI |\n|---|---|---|---|---|---|");
         for c in &r.clustering {
             let _ = writeln!(
                 s,

@@ -243,7 +243,7 @@ impl Default for StatsInfo {
                 "paired bootstrap over test examples, stratified by split, percentile",
             test: "exact McNemar (two-sided binomial on the discordant pairs, summed over splits)",
             cluster_interval:
-                "Wilson score interval of the accuracy under the matching found on all the examples",
+                "Wilson score interval of the accuracy pooled over one clustering per seed, each under the matching found on all the examples",
             resamples: RESAMPLES,
             bootstrap_seed: "the run's first seed",
         }
@@ -318,14 +318,14 @@ pub struct ClusterRow {
     pub dataset: String,
     /// `k-means(<method>)`, or `ddcl-hard(K=classes)` for DDCL's own hard assignment.
     pub method: String,
-    /// Accuracy under the best cluster-to-class matching.
+    /// Accuracy under the best cluster-to-class matching, pooled over one clustering per seed.
     pub accuracy: f64,
-    /// Normalised mutual information.
+    /// Normalised mutual information, the mean over the seeds' clusterings.
     pub nmi: f64,
-    /// Adjusted Rand index.
+    /// Adjusted Rand index, the mean over the seeds' clusterings.
     pub ari: f64,
-    /// The accuracy's n (the examples clustered), standard error and Wilson 95% interval,
-    /// under the matching found on all the examples. NMI and ARI get no interval: resampling
+    /// The accuracy's n (seeds x the examples clustered), standard error and Wilson 95%
+    /// interval, each clustering under the matching found on all its examples. NMI and ARI get no interval: resampling
     /// the examples with replacement duplicates some, and the duplicates agree with each other
     /// in cluster and class, so the bootstrap draws of both are biased upward; at the bench's
     /// sizes their percentile interval can miss the estimate altogether (Fashion-MNIST at 150

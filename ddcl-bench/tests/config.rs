@@ -146,6 +146,16 @@ fn each_bad_setting_is_an_error_naming_its_key() {
             "expected `auto` or a number > 0",
         ),
         (
+            "tau: auto",
+            "tau: [1.0]",
+            "invalid type: sequence, expected `auto` or a number > 0",
+        ),
+        (
+            "tau: auto",
+            "tau: true",
+            "invalid type: boolean `true`, expected `auto` or a number > 0",
+        ),
+        (
             "probe: { c: 1.0 }",
             "probe: { c: -1.0 }",
             "probe.c must be finite and > 0",
@@ -199,6 +209,16 @@ fn each_bad_setting_is_an_error_naming_its_key() {
             "lambda: 0.01\nsweep",
             "lambda: -1\nsweep",
             "joint.lambda must be finite and >= 0",
+        ),
+        (
+            "  limit: 0\n  epochs: 1\n  batch_size: 8",
+            "  limit: 0\n  train: 0\n  epochs: 1\n  batch_size: 8",
+            "joint.train must be >= 1, got 0",
+        ),
+        (
+            "  limit: 0\n  epochs: 1\n  batch_size: 8",
+            "  limit: 100\n  train: 100\n  epochs: 1\n  batch_size: 8",
+            "joint.train: must be below joint.limit (100) to leave test examples, got 100",
         ),
         ("eps: [0.01, 1.0]", "eps: []", "sweep.eps is empty"),
         (

@@ -95,7 +95,7 @@ methods: [cls, mean, max, mean_sqrt_len_tokens, weightedmean, lasttoken, "ddcl:4
 fit: {{ steps: 5, lr: 0.05, batch: 8, tau: auto }}
 probe: {{ folds: 2, grid: [0.1, 1.0] }}
 kmeans_restarts: 2
-joint: {{ dataset: reviews, limit: 40, epochs: 2, batch_size: 8, encoder: 1, prototypes: 4,
+joint: {{ dataset: reviews, limit: 40, train: 16, epochs: 2, batch_size: 8, encoder: 1, prototypes: 4,
           summary: mixture, lr_encoder: 1.0e-4, lr_prototypes: 1.0e-2, lr_head: 1.0e-2, lambda: 0.01 }}
 sweep: {{ eps: [0.01, 1.0], epochs: 1, limit: 24 }}
 tabular: {{ dataset: blobs, hidden: 8, prototypes: 3, summary: slots, lambda: 0.01, epochs: 3,
@@ -200,7 +200,11 @@ fn every_protocol_runs_and_writes_json_report_and_plots() {
             &c.accuracy_interval,
             r.datasets.iter().find(|d| d.name == c.dataset).unwrap(),
         );
-        assert_eq!((i.n, i.value), (info.examples, c.accuracy));
+        // one clustering per seed, pooled
+        assert_eq!(
+            (i.n, i.value),
+            (cfg.seeds.len() * info.examples, c.accuracy)
+        );
         assert!(i.low <= i.value && i.value <= i.high, "{i:?}");
     }
     // protocol 3: DDCL and mean, a loss per epoch
@@ -214,7 +218,8 @@ fn every_protocol_runs_and_writes_json_report_and_plots() {
     for j in &r.joint {
         assert_eq!(
             (j.interval.n, j.predictions.len(), j.labels.len()),
-            (12, 12, 12)
+            (24, 24, 24),
+            "joint.train: 16 of 40 train, the rest test"
         );
         assert_eq!(j.interval.value, j.accuracy);
     }
@@ -386,8 +391,32 @@ fn the_default_configs_parse() {
     }
     assert!(names.iter().any(|n| n.starts_with("ddcl:")));
     assert!(names.iter().any(|n| n.starts_with("pma:")));
-    assert!(cfg.joint.is_some() && cfg.sweep.is_some() && cfg.tabular.is_some());
-    assert!(cfg.speed.is_some());
+    assert!(cfg.joint.is_some() && cfg.tabular.is_some() && cfg.speed.is_some());
+    assert!(
+        cfg.sweep.is_none(),
+        "the eps sweep is replaced by `ddcl-bench claims` in the default run"
+    );
+}
+
+/// Every accuracy of the default run has a standard error of at most one point, whatever its
+/// value: at 50%, the worst case, that takes 2,500 test predictions (pooled over the seeds for
+/// the probe, a single split for the joint protocol).
+#[test]
+fn the_default_samples_resolve_a_point() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/bench.yaml");
+    let cfg = BenchConfig::from_yaml_file(&root).unwrap();
+    let worst_se = |n: usize| 100.0 * (0.25 / n as f64).sqrt();
+    for d in &cfg.datasets {
+        if d.limit == 0 {
+            continue; // every example: checked by the run's own SE marks
+        }
+        let test = d.limit - ((d.limit as f64) * cfg.train_share).round() as usize;
+        let pooled = cfg.seeds.len() * test;
+        assert!(worst_se(pooled) <= 1.0, "{}: pooled n {pooled}", d.name);
+    }
+    let j = cfg.joint.unwrap();
+    let test = j.limit - j.train.unwrap();
+    assert!(worst_se(test) <= 1.0, "joint: {test} test sentences");
 }
 
 #[test]

@@ -15,7 +15,7 @@ use crate::stats::{Interval, Split};
 
 /// A row for DDCL, then one for mean pooling, each trained as `j` says.
 pub fn run(ctx: &Context, j: &JointConfig) -> Result<Vec<JointRow>> {
-    let jd = joint_data(ctx, j, j.limit)?;
+    let jd = joint_data(ctx, j, j.limit, j.train)?;
     let tau = 1.0; // replaced by the automatic temperature for DDCL
     let mut ddcl = ReadoutConfig::new(j.prototypes, tau)?;
     ddcl.pooling = vec![j.summary];

@@ -19,7 +19,7 @@ pub fn run(ctx: &Context, s: &SweepConfig) -> Result<Vec<SweepRow>> {
     let j = ctx.cfg.joint.as_ref().ok_or_else(|| {
         Error::Config("sweep needs the joint section (its dataset and settings)".into())
     })?;
-    let jd = joint_data(ctx, j, s.limit)?;
+    let jd = joint_data(ctx, j, s.limit, None)?;
     let mut rows = Vec::new();
     for &eps in &s.eps {
         let lr_p = j.lr_encoder / eps;

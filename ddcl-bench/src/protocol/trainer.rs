@@ -29,8 +29,14 @@ pub struct JointData {
     max_len: usize,
 }
 
-/// The dataset of `j`, a seeded sample of at most `limit` examples.
-pub fn joint_data(ctx: &Context, j: &JointConfig, limit: usize) -> Result<JointData> {
+/// The dataset of `j`, a seeded sample of at most `limit` examples, of which `train` train
+/// (`None`: the run's `train_share` of them).
+pub fn joint_data(
+    ctx: &Context,
+    j: &JointConfig,
+    limit: usize,
+    train: Option<usize>,
+) -> Result<JointData> {
     let cfg = ctx.cfg;
     let d = cfg
         .datasets
@@ -44,7 +50,18 @@ pub fn joint_data(ctx: &Context, j: &JointConfig, limit: usize) -> Result<JointD
             j.dataset
         )));
     };
-    let (train, test) = split(texts.len(), cfg.train_share, ctx.seed);
+    let share = match train {
+        Some(n) if n >= texts.len() => {
+            return Err(Error::Config(format!(
+                "joint.train ({n}) leaves no test examples: `{}` has {} examples",
+                j.dataset,
+                texts.len()
+            )))
+        }
+        Some(n) => n as f64 / texts.len() as f64,
+        None => cfg.train_share,
+    };
+    let (train, test) = split(texts.len(), share, ctx.seed);
     Ok(JointData {
         texts,
         labels: data.labels,
