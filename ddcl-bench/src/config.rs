@@ -32,6 +32,10 @@ pub struct DatasetConfig {
     pub label_column: String,
     /// Seeded random sample of at most this many examples (0 = all).
     pub limit: usize,
+    /// Share of the sample that trains in each seed's split, in (0, 1) (absent: the run's
+    /// `train_share`); a smaller share buys more test predictions per example encoded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_share: Option<f64>,
     /// Token limit for text.
     #[serde(default = "default_max_len")]
     pub max_len: usize,
@@ -225,12 +229,7 @@ impl yaml::Validated for BenchConfig {
     fn check(&self) -> ddcl_readout::Result<()> {
         not_empty("seeds", &self.seeds)?;
         unique("seeds", self.seeds.iter().map(u64::to_string))?;
-        require(
-            self.train_share.is_finite() && self.train_share > 0.0 && self.train_share < 1.0,
-            "train_share",
-            self.train_share,
-            "in (0, 1)",
-        )?;
+        share_in_unit("train_share", self.train_share)?;
         at_least("batch_size", self.batch_size, 1)?;
         if self.cache.as_os_str().is_empty() {
             return Err(config_error("cache", "must name a folder"));
@@ -245,6 +244,9 @@ impl yaml::Validated for BenchConfig {
             d.source()
                 .map_err(|e| config_error(&key("path"), e.to_string()))?;
             at_least(&key("max_len"), d.max_len, 1)?;
+            if let Some(share) = d.train_share {
+                share_in_unit(&key("train_share"), share)?;
+            }
         }
         not_empty("methods", &self.methods)?;
         unique("methods", self.methods.iter().map(Method::to_string))?;
@@ -339,6 +341,27 @@ impl SourceKind {
 }
 
 impl BenchConfig {
+    /// The share of dataset `name`'s sample that trains in each split: its own
+    /// `train_share`, else the run's.
+    ///
+    /// ```
+    /// # let yaml = "seeds: [0]\ntrain_share: 0.5\ntext_model: m\nimage_model: m\nbatch_size: 4\n\
+    /// # cache: c\ndatasets:\n  - { name: a, source: text_file, path: a.csv, limit: 0 }\n\
+    /// #   - { name: b, source: text_file, path: b.csv, limit: 0, train_share: 0.3 }\n\
+    /// # methods: [mean]\nfit: { steps: 1, lr: 0.1, batch: 2 }\nprobe: { c: 1.0 }\nkmeans_restarts: 1\n";
+    /// let cfg = ddcl_bench::BenchConfig::from_yaml(yaml)?;
+    /// assert_eq!(cfg.train_share_of("a"), 0.5);
+    /// assert_eq!(cfg.train_share_of("b"), 0.3);
+    /// # Ok::<(), ddcl_bench::Error>(())
+    /// ```
+    pub fn train_share_of(&self, name: &str) -> f64 {
+        self.datasets
+            .iter()
+            .find(|d| d.name == name)
+            .and_then(|d| d.train_share)
+            .unwrap_or(self.train_share)
+    }
+
     /// An error naming `key` unless `name` is a dataset of `datasets` holding one of `kinds`.
     fn dataset_of(&self, key: &str, name: &str, kinds: &[Modality]) -> ddcl_readout::Result<()> {
         let names: Vec<&str> = self.datasets.iter().map(|d| d.name.as_str()).collect();
@@ -380,6 +403,16 @@ pub(crate) fn unique(key: &str, names: impl Iterator<Item = String>) -> ddcl_rea
         }
     }
     Ok(())
+}
+
+/// A share strictly between 0 and 1.
+fn share_in_unit(key: &str, share: f64) -> ddcl_readout::Result<()> {
+    require(
+        share.is_finite() && share > 0.0 && share < 1.0,
+        key,
+        share,
+        "in (0, 1)",
+    )
 }
 
 /// A DDCL summary (`occupancy`, `mixture`, `slots`, `residual`), not a classic pooling mode.

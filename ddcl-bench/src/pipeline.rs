@@ -151,7 +151,7 @@ fn describe(cfg: &BenchConfig, data: &Dataset) -> DatasetInfo {
         .seeds
         .iter()
         .map(|&seed| {
-            let (tr, te) = split(data.len(), cfg.train_share, seed);
+            let (tr, te) = split(data.len(), cfg.train_share_of(&data.name), seed);
             let at = |idx: Vec<usize>| idx.into_iter().map(|i| data.origin[i]).collect();
             SplitInfo {
                 seed,

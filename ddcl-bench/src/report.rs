@@ -30,7 +30,7 @@ pub fn markdown(r: &Results) -> String {
         r.seconds,
         mib(r.peak_rss_mib),
         r.config.as_ref().map_or(String::new(), |c| format!(
-            " Seeds {:?}, train share {}.",
+            " Seeds {:?}, train share {} (a dataset's own where it sets one: see the train and test columns).",
             c.seeds, c.train_share
         ))
     );

@@ -100,6 +100,11 @@ fn each_bad_setting_is_an_error_naming_its_key() {
             "train_share must be in (0, 1)",
         ),
         (
+            "path: imgs, limit: 0 }",
+            "path: imgs, limit: 0, train_share: 1.5 }",
+            "datasets.im.train_share must be in (0, 1), got 1.5",
+        ),
+        (
             "batch_size: 4",
             "batch_size: 0",
             "batch_size must be >= 1, got 0",

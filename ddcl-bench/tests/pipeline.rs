@@ -88,7 +88,7 @@ batch_size: 16
 cache: {d}/cache
 datasets:
   - {{ name: reviews, source: text_file, path: {d}/reviews.csv, text_column: review, label_column: sentiment, limit: 0, max_len: 16 }}
-  - {{ name: reviews_jsonl, source: text_file, path: {d}/reviews.jsonl, limit: 40 }}
+  - {{ name: reviews_jsonl, source: text_file, path: {d}/reviews.jsonl, limit: 40, train_share: 0.25 }}
   - {{ name: shapes, source: image_folder, path: {d}/images, limit: 0 }}
   - {{ name: blobs, source: tabular_file, path: {d}/table.csv, label_column: class, limit: 0 }}
 methods: [cls, mean, max, mean_sqrt_len_tokens, weightedmean, lasttoken, "ddcl:4:mixture", "ddcl:3:slots", "pma:2"]
@@ -146,6 +146,11 @@ fn every_protocol_runs_and_writes_json_report_and_plots() {
     }
     assert_ne!(reviews.splits[0].test, reviews.splits[1].test);
     assert_eq!(r.datasets[1].examples, 40);
+    // a dataset's own train share: 10 of its 40 train, 30 test
+    assert!(r.datasets[1]
+        .splits
+        .iter()
+        .all(|s| (s.train.len(), s.test.len()) == (10, 30)));
     assert_eq!(r.datasets[2].classes, ["bright", "dark", "stripes"]);
     assert_eq!(r.datasets[2].tokens_per_example, Some(5.0)); // CLS + 4 patches
 
@@ -410,7 +415,8 @@ fn the_default_samples_resolve_a_point() {
         if d.limit == 0 {
             continue; // every example: checked by the run's own SE marks
         }
-        let test = d.limit - ((d.limit as f64) * cfg.train_share).round() as usize;
+        let train = ((d.limit as f64) * cfg.train_share_of(&d.name)).round() as usize;
+        let test = d.limit - train;
         let pooled = cfg.seeds.len() * test;
         assert!(worst_se(pooled) <= 1.0, "{}: pooled n {pooled}", d.name);
     }

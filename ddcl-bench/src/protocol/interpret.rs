@@ -34,7 +34,7 @@ pub fn run(ctx: &Context, set: &Encoded) -> Result<Option<InterpretPage>> {
         return Ok(None);
     };
     let started = Instant::now();
-    let (train, test) = split(data.len(), cfg.train_share, ctx.seed);
+    let (train, test) = split(data.len(), cfg.train_share_of(&data.name), ctx.seed);
     let labels: Vec<usize> = train.iter().map(|&i| data.labels[i]).collect();
     let fitted = method.fit(
         &set.states.rows(&train)?,

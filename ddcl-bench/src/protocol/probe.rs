@@ -22,7 +22,7 @@ pub fn run(ctx: &Context, set: &Encoded) -> Result<Vec<ProbeRow>> {
         .seeds
         .iter()
         .map(|&seed| {
-            let (train, test) = split(data.len(), cfg.train_share, seed);
+            let (train, test) = split(data.len(), cfg.train_share_of(&data.name), seed);
             let labels = |idx: &[usize]| idx.iter().map(|&i| data.labels[i]).collect();
             SeedSplit {
                 seed,

@@ -36,7 +36,7 @@ pub fn run(ctx: &Context, t: &TabularConfig) -> Result<Vec<TabularRow>> {
             t.dataset
         )));
     };
-    let (tr, te) = split(rows.len(), cfg.train_share, ctx.seed);
+    let (tr, te) = split(rows.len(), cfg.train_share_of(&d.name), ctx.seed);
     let f = rows[0].len();
     let x = Tensor::new(rows.concat(), &Device::Cpu)?.reshape((rows.len(), f))?;
     let pick = |idx: &[usize]| -> Result<Tensor> {

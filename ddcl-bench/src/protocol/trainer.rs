@@ -30,7 +30,7 @@ pub struct JointData {
 }
 
 /// The dataset of `j`, a seeded sample of at most `limit` examples, of which `train` train
-/// (`None`: the run's `train_share` of them).
+/// (`None`: the dataset's train share of them).
 pub fn joint_data(
     ctx: &Context,
     j: &JointConfig,
@@ -59,7 +59,7 @@ pub fn joint_data(
             )))
         }
         Some(n) => n as f64 / texts.len() as f64,
-        None => cfg.train_share,
+        None => cfg.train_share_of(&d.name),
     };
     let (train, test) = split(texts.len(), share, ctx.seed);
     Ok(JointData {
