@@ -1,12 +1,17 @@
 //! Joint training of encoder, every level and a task head, with the timescale condition
-//! checked per level: each level's inputs must move slower than its prototypes.
+//! checked per level: each level's inputs must move slower than its prototypes; checkpoints
+//! from which a run resumes bit for bit.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
 
 use candle_core::{DType, Device, Tensor, D};
 use candle_nn::{Linear, Module, VarMap};
 use ddcl_core::{Timescale, Usage, DEFAULT_EPS_MAX};
 use ddcl_readout::check::{at_least, config_error, non_negative_finite, positive_finite};
-use ddcl_readout::{AdamW, Group, Policy, ENCODER};
+use ddcl_readout::{yaml, AdamW, Group, Policy, TrainingState, ENCODER};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::{level_prefix, DocumentEncoder, HierCompressor, HierConfig, Result};
 
@@ -156,6 +161,10 @@ pub struct HierEpoch {
 /// # Ok(())
 /// # }
 /// ```
+///
+/// [`HierTrainer::save`] writes a checkpoint from which [`HierTrainer::resume`] continues the
+/// run bit for bit: every variable, the optimiser's moments and step count, the step and epoch
+/// reached, and the settings, which must match the resuming trainer's.
 pub struct HierTrainer {
     encoder: DocumentEncoder,
     hier: HierCompressor,
@@ -164,6 +173,38 @@ pub struct HierTrainer {
     opt: AdamW,
     cfg: HierTrainConfig,
     encoder_trains: bool,
+    step: usize,
+    epoch: usize,
+}
+
+/// The metadata key of a [`HierTrainer`] checkpoint holding the settings it was trained with
+/// ([`Recorded`], YAML).
+const TRAINER_KEY: &str = "hier_trainer";
+
+/// The settings a checkpoint records and a resuming trainer must share.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Recorded {
+    /// The encoder's hidden size D.
+    hidden_size: usize,
+    /// The compressor's settings.
+    hier: HierConfig,
+    /// The training settings.
+    train: HierTrainConfig,
+}
+
+impl yaml::Validated for Recorded {
+    fn check(&self) -> ddcl_readout::Result<()> {
+        let checked = self
+            .hier
+            .validate()
+            .and_then(|()| self.train.validate(&self.hier));
+        match checked {
+            Err(crate::Error::Readout(e)) => Err(e),
+            Err(other) => Err(config_error(TRAINER_KEY, other)),
+            Ok(()) => Ok(()),
+        }
+    }
 }
 
 impl HierTrainer {
@@ -217,7 +258,112 @@ impl HierTrainer {
             opt,
             cfg,
             encoder_trains,
+            step: 0,
+            epoch: 0,
         })
+    }
+
+    /// Steps and epochs done (counting those before a [`HierTrainer::resume`]).
+    ///
+    /// ```no_run
+    /// # fn f(t: &ddcl_hier::HierTrainer) {
+    /// let (steps, epochs) = t.progress();
+    /// # }
+    /// ```
+    pub fn progress(&self) -> (usize, usize) {
+        (self.step, self.epoch)
+    }
+
+    /// Writes every variable of the run (the levels', the head's, the encoder's trainable
+    /// ones), each optimiser group's AdamW moments, the step count, the step and epoch reached
+    /// and the settings (the encoder's hidden size, the compressor's and the training config)
+    /// to `path`, atomically: a temporary file beside it, renamed over it.
+    ///
+    /// ```no_run
+    /// # fn f(t: &ddcl_hier::HierTrainer) -> ddcl_hier::Result<()> {
+    /// t.save(std::path::Path::new("run/hier-train.safetensors"))?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let metadata =
+            HashMap::from([(TRAINER_KEY.to_string(), yaml::to_string(&self.recorded())?)]);
+        TrainingState::save(
+            path,
+            &self.varmap,
+            &|_| true,
+            &self.opt,
+            metadata,
+            self.progress(),
+        )?;
+        Ok(())
+    }
+
+    /// Continues from a checkpoint written by [`HierTrainer::save`] by a trainer of the same
+    /// settings: training on from here gives, bit for bit, the variables an uninterrupted run
+    /// would have. A checkpoint of another configuration (another hidden size, number of
+    /// levels, K, learning rate...) is an [`ddcl_readout::Error::Checkpoint`] naming the file
+    /// and the first setting that differs, as is a missing, misshapen or unknown tensor (named),
+    /// a truncated or corrupt file, or another kind of checkpoint; each is found before the
+    /// trainer is changed.
+    ///
+    /// ```no_run
+    /// # fn f(enc: ddcl_hier::DocumentEncoder, hier: &ddcl_hier::HierConfig, cfg: ddcl_hier::HierTrainConfig,
+    /// #      batches: Vec<(Vec<Vec<u32>>, candle_core::Tensor)>) -> ddcl_hier::Result<()> {
+    /// let mut t = ddcl_hier::HierTrainer::new(enc, hier, cfg, candle_nn::VarMap::new())?;
+    /// t.resume(std::path::Path::new("run/hier-train.safetensors"))?;
+    /// let (steps, epochs) = t.progress();
+    /// t.train_epoch(&batches)?;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn resume(&mut self, path: &Path) -> Result<()> {
+        let device = self.head.weight().device().clone();
+        let state = TrainingState::load(path, &device)?;
+        let bad = |message: String| ddcl_readout::Error::Checkpoint {
+            path: path.to_path_buf(),
+            message,
+        };
+        let text = state.metadata().get(TRAINER_KEY).ok_or_else(|| {
+            bad(format!(
+                "metadata has no `{TRAINER_KEY}`: not a HierTrainer checkpoint"
+            ))
+        })?;
+        let saved: Recorded =
+            yaml::parse(text).map_err(|e| bad(format!("`{TRAINER_KEY}`: {e}")))?;
+        let as_value = |r: &Recorded| serde_json::to_value(r).map_err(|e| bad(e.to_string()));
+        if let Some(diff) = difference(&as_value(&saved)?, &as_value(&self.recorded())?, "") {
+            return Err(bad(format!("a checkpoint of another configuration: {diff}")).into());
+        }
+        {
+            let vars = self
+                .varmap
+                .data()
+                .lock()
+                .map_err(|_| ddcl_readout::Error::Poisoned)?;
+            let mut names: Vec<&String> = state.tensors().keys().collect();
+            names.sort();
+            if let Some(name) = names
+                .into_iter()
+                .find(|n| !n.starts_with("optim.") && !vars.contains_key(n.as_str()))
+            {
+                return Err(
+                    bad(format!("tensor `{name}` is not a variable of this trainer")).into(),
+                );
+            }
+        }
+        state.restore(&self.varmap, &mut self.opt, &|_| false)?;
+        (self.step, self.epoch) = state.progress();
+        Ok(())
+    }
+
+    /// The settings a checkpoint records.
+    fn recorded(&self) -> Recorded {
+        Recorded {
+            hidden_size: self.encoder.hidden_size(),
+            hier: self.hier.config().clone(),
+            train: self.cfg.clone(),
+        }
     }
 
     /// The compressor being trained.
@@ -282,6 +428,7 @@ impl HierTrainer {
             loss = (loss + (&level.losses.sq * self.cfg.lambda)?)?;
         }
         self.opt.step(&loss.backward()?)?;
+        self.step += 1;
         if let Some(usage) = usage {
             for (level, u) in out.levels.iter().zip(usage.iter_mut()) {
                 for part in &level.parts {
@@ -332,6 +479,7 @@ impl HierTrainer {
             hits += h;
             seen += docs.len();
         }
+        self.epoch += 1;
         let timescale = match self.cfg.policy {
             Policy::Off => Vec::new(),
             _ => self.timescale(&usage)?,
@@ -390,4 +538,42 @@ fn group(varmap: &VarMap, name: &str, lr: f64, keep: &dyn Fn(&str) -> bool) -> R
         lr,
         vars,
     })
+}
+
+/// The first setting (a dotted key, `[i]` for a list's entry) in which `saved` and `current`
+/// differ, with both values; `None` when they are equal.
+fn difference(saved: &Value, current: &Value, key: &str) -> Option<String> {
+    let sub = |k: &str| match key {
+        "" => k.to_string(),
+        _ => format!("{key}.{k}"),
+    };
+    let show = |v: Option<&Value>| v.map_or_else(|| "nothing".to_string(), Value::to_string);
+    match (saved, current) {
+        (Value::Object(a), Value::Object(b)) => {
+            let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+            keys.into_iter().find_map(|k| match (a.get(k), b.get(k)) {
+                (Some(x), Some(y)) => difference(x, y, &sub(k)),
+                (x, y) => Some(format!(
+                    "{}: {} in the checkpoint, {} in this trainer",
+                    sub(k),
+                    show(x),
+                    show(y)
+                )),
+            })
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() != b.len() => Some(format!(
+            "{key}: {} entries in the checkpoint, {} in this trainer",
+            a.len(),
+            b.len()
+        )),
+        (Value::Array(a), Value::Array(b)) => a
+            .iter()
+            .zip(b)
+            .enumerate()
+            .find_map(|(i, (x, y))| difference(x, y, &format!("{key}[{i}]"))),
+        _ if saved == current => None,
+        _ => Some(format!(
+            "{key}: {saved} in the checkpoint, {current} in this trainer"
+        )),
+    }
 }

@@ -70,8 +70,8 @@ pub use readout::{DdclReadout, ReadoutOutput};
 pub use run::{ModelConfig, ModelKind, Policy, RunConfig, TimescaleConfig, TrainConfig};
 pub use text::{Bucket, TextBatch, TextEncoder};
 pub use train::{
-    Classifier, Encode, EpochRecord, IdentityTally, StepRecord, TimescaleRecord, Trainer, ENCODER,
-    F32_TOLERANCE, F64_TOLERANCE,
+    Classifier, Encode, EpochRecord, IdentityTally, StepRecord, TimescaleRecord, Trainer,
+    TrainingState, ENCODER, F32_TOLERANCE, F64_TOLERANCE,
 };
 pub use vars::{load_frozen, load_trainable, seeded_builder, Weights};
 pub use vision::{preprocess, ImageEncoder};

@@ -20,4 +20,5 @@ pub use classifier::{Classifier, ENCODER};
 pub use encode::Encode;
 pub use identity::{IdentityTally, F32_TOLERANCE, F64_TOLERANCE};
 pub use record::{EpochRecord, StepRecord, TimescaleRecord};
+pub use state::TrainingState;
 pub use trainer::Trainer;
