@@ -3,8 +3,11 @@
 
 use candle_core::{DType, Device, Tensor, Var, D};
 use candle_nn::{VarBuilder, VarMap};
-use ddcl_readout::{AdamW, DdclReadout, Group, Pooling, ReadoutConfig};
-use rand::{rngs::StdRng, seq::SliceRandom, Rng, SeedableRng};
+use ddcl_readout::{
+    fit_prototypes, minibatches, seed_prototypes, AdamW, Batching, DdclReadout, Group, Pooling,
+    PrototypeFit, ReadoutConfig,
+};
+use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -221,35 +224,33 @@ pub enum Fitted {
     Pma(Tensor),
 }
 
-fn batches(n: usize, batch: usize, steps: usize, seed: u64) -> Vec<Vec<usize>> {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let mut out = Vec::new();
-    let mut order: Vec<usize> = Vec::new();
-    while out.len() < steps {
-        if order.len() < batch.min(n) {
-            order = (0..n).collect();
-            order.shuffle(&mut rng);
-        }
-        out.push(order.split_off(order.len() - batch.min(n)));
-    }
-    out
-}
+/// The sequences that [`Method::Ddcl`]'s k-means++ seeds and automatic temperature come from:
+/// the first this many training examples.
+const SEEDING_ROWS: usize = 256;
 
-/// A k-means++ prototype bank on (a sample of) the training tokens, and the automatic
-/// temperature for it: the mean squared distance of a token to its nearest prototype, so that
-/// assignments start soft but not uniform.
-fn seed_prototypes(train: &States, k: usize, seed: u64) -> Result<(Tensor, f64)> {
-    let sample: Vec<usize> = (0..train.hidden.dim(0)?.min(256)).collect();
-    let s = train.rows(&sample)?;
-    let p = ddcl_core::kmeans_pp(&s.hidden, Some(&s.mask), k, seed)?;
-    let nearest = ddcl_readout::interpret::nearest_sq_distance(&s.hidden, Some(&s.mask), &p)?;
-    Ok((p, nearest.max(1e-6)))
+/// How [`Method::Ddcl`] fits its prototypes under `cfg`: minibatches, the automatic temperature
+/// at the full nearest-distance scale, seeds on the first [`SEEDING_ROWS`] examples.
+fn prototype_fit(cfg: &FitConfig, seed: u64) -> PrototypeFit {
+    PrototypeFit {
+        steps: cfg.steps,
+        lr: cfg.lr,
+        batching: Batching::Rows(cfg.batch),
+        tau: match cfg.tau {
+            Tau::Auto => None,
+            Tau::Fixed(tau) => Some(tau),
+        },
+        tau_share: 1.0,
+        seeding_rows: Some(SEEDING_ROWS),
+        seed,
+    }
 }
 
 /// The automatic DDCL temperature for K prototypes on these token states (see
-/// [`FitConfig::tau`]).
+/// [`FitConfig::tau`]): the mean squared distance of a token to its nearest k-means++
+/// prototype, both on (a sample of) the states, so that assignments start soft but not uniform.
 pub fn auto_tau(states: &States, k: usize, seed: u64) -> Result<f64> {
-    Ok(seed_prototypes(states, k, seed)?.1)
+    let fit = prototype_fit(&FitConfig::default(), seed);
+    Ok(seed_prototypes(&states.hidden, Some(&states.mask), k, &fit)?.tau)
 }
 
 impl Method {
@@ -265,32 +266,19 @@ impl Method {
         match *self {
             Method::Pool(p) => Ok(Fitted::Pool(p)),
             Method::Ddcl { k, summary } => {
-                let (p0, auto) = seed_prototypes(train, k, seed)?;
-                let tau = cfg.tau.or(auto);
-                let mut rcfg = ReadoutConfig::new(k, tau)?;
+                let mut rcfg = ReadoutConfig::new(k, 1.0)?; // the fit chooses the temperature
                 rcfg.pooling = vec![summary];
-                let mut varmap = VarMap::new();
+                let varmap = VarMap::new();
                 let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
-                let readout = DdclReadout::new(train.hidden.dim(2)?, &rcfg, vb.pp("readout"))?;
-                varmap.set_one(readout.prototypes_name(), &p0)?;
-                let vars = varmap
-                    .data()
-                    .lock()
-                    .map(|d| d.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-                    .unwrap_or_default();
-                let mut opt = AdamW::new(
-                    vec![Group {
-                        name: "prototypes".into(),
-                        lr: cfg.lr,
-                        vars,
-                    }],
-                    0.0,
+                let fit = prototype_fit(cfg, seed);
+                let readout = fit_prototypes(
+                    &train.hidden,
+                    Some(&train.mask),
+                    &rcfg,
+                    &varmap,
+                    vb.pp("readout"),
+                    &fit,
                 )?;
-                for b in batches(train.hidden.dim(0)?, cfg.batch, cfg.steps, seed) {
-                    let s = train.rows(&b)?;
-                    let out = readout.forward_masked(&s.hidden, Some(&s.mask))?;
-                    opt.step(&out.losses().sq.backward()?)?;
-                }
                 Ok(Fitted::Ddcl(Box::new(readout)))
             }
             Method::Pma { k } => {
@@ -317,7 +305,7 @@ impl Method {
                     }],
                     0.0,
                 )?;
-                for batch in batches(train.hidden.dim(0)?, cfg.batch, cfg.steps, seed) {
+                for batch in minibatches(train.hidden.dim(0)?, cfg.batch, cfg.steps, seed) {
                     let s = train.rows(&batch)?;
                     let y = Tensor::new(
                         batch.iter().map(|&i| labels[i] as u32).collect::<Vec<_>>(),

@@ -1,12 +1,12 @@
-//! Frozen use: every level's prototypes fitted without labels, bottom up, as ddcl-bench fits
-//! its `ddcl:K:SUMMARY` methods: k-means++ seeds on the level's inputs, the automatic
-//! temperature (the mean squared distance of an input to its nearest seed), then AdamW steps
-//! on L_SQ alone.
+//! Frozen use: every level's prototypes fitted without labels, bottom up, by
+//! [`ddcl_readout::fit_prototypes`] (as ddcl-bench fits its `ddcl:K:SUMMARY` methods):
+//! k-means++ seeds on the level's inputs, the automatic temperature (the mean squared distance
+//! of an input to its nearest seed), then AdamW steps on L_SQ alone in minibatches.
 
 use candle_core::{DType, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 use ddcl_readout::check::{at_least, positive_finite};
-use ddcl_readout::{AdamW, DdclReadout, Group};
+use ddcl_readout::{fit_prototypes, Batching, PrototypeFit, ReadoutConfig};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -157,7 +157,15 @@ pub fn fit_frozen(
     }
     let (h, mask) = (Tensor::cat(&states, 0)?, Tensor::cat(&masks, 0)?);
     drop(states);
-    cfg.levels[0].readout.tau = fit_level(&hier.levels()[0], varmap, &vb, 1, &h, &mask, fit, seed)?;
+    cfg.levels[0].readout.tau = fit_level(
+        hier.levels()[0].config(),
+        varmap,
+        vb.pp(level_prefix(1)),
+        &h,
+        &mask,
+        fit,
+        seed,
+    )?;
     hier = HierCompressor::new(encoder.hidden_size(), &cfg, vb.clone())?;
     for level in 2..=cfg.levels.len() {
         let own: Vec<Tensor> = hier
@@ -186,92 +194,41 @@ pub fn fit_frozen(
             })?;
         let part = &pass.parts[0];
         let (input, unit_mask) = (part.input.detach(), part.mask.clone());
-        let readout = &hier.levels()[level - 1];
-        cfg.levels[level - 1].readout.tau =
-            fit_level(readout, varmap, &vb, level, &input, &unit_mask, fit, seed)?;
+        cfg.levels[level - 1].readout.tau = fit_level(
+            hier.levels()[level - 1].config(),
+            varmap,
+            vb.pp(level_prefix(level)),
+            &input,
+            &unit_mask,
+            fit,
+            seed,
+        )?;
         hier = HierCompressor::new(encoder.hidden_size(), &cfg, vb.clone())?;
     }
     Ok(hier)
 }
 
-/// Fits one level on its inputs `h` (B, T, W) under `mask`: k-means++ seeds written into
-/// `varmap`, the temperature (fixed or automatic), L_SQ steps. Returns the temperature.
-#[allow(clippy::too_many_arguments)]
+/// Fits one level (settings `readout`, variables those of `varmap` under `vb`'s prefix) on its
+/// inputs `h` (B, T, W) under `mask` with [`fit_prototypes`] in minibatches. Returns the
+/// temperature.
 fn fit_level(
-    readout: &DdclReadout,
+    readout: &ReadoutConfig,
     varmap: &VarMap,
-    vb: &VarBuilder,
-    level: usize,
+    vb: VarBuilder,
     h: &Tensor,
     mask: &Tensor,
     fit: &FitConfig,
     seed: u64,
 ) -> Result<f64> {
-    let k = readout.config().prototypes;
-    let seeds = ddcl_core::kmeans_pp(h, Some(mask), k, seed)?;
-    let tau = match fit.tau {
-        Some(tau) => tau,
-        // the mean squared distance of a real input to its nearest seed: assignments at this
-        // temperature start soft but not uniform
-        None => ddcl_readout::interpret::nearest_sq_distance(h, Some(mask), &seeds)?.max(1e-6),
+    let settings = PrototypeFit {
+        steps: fit.steps,
+        lr: fit.lr,
+        batching: Batching::Rows(fit.batch),
+        tau: fit.tau,
+        tau_share: 1.0,
+        seeding_rows: None,
+        seed,
     };
-    set(
-        varmap,
-        readout.prototypes_name(),
-        &seeds.to_dtype(DType::F32)?,
-    )?;
-    let mut rcfg = readout.config().clone();
-    rcfg.tau = tau;
-    if rcfg.learn_tau {
-        let name = format!("{}.log_tau", level_prefix(level));
-        set(varmap, &name, &Tensor::new(&[tau.ln() as f32], h.device())?)?;
-    }
-    let fitted = DdclReadout::new(readout.hidden_size(), &rcfg, vb.pp(level_prefix(level)))?;
-    let prefix = format!("{}.", level_prefix(level));
-    let vars = varmap
-        .data()
-        .lock()
-        .map_err(|_| ddcl_readout::Error::Poisoned)?
-        .iter()
-        .filter(|(name, _)| name.starts_with(&prefix))
-        .map(|(name, var)| (name.clone(), var.clone()))
-        .collect();
-    let mut opt = AdamW::new(
-        vec![Group {
-            name: prefix,
-            lr: fit.lr,
-            vars,
-        }],
-        0.0,
-    )?;
-    let n = h.dim(0)?;
-    let mut rng = StdRng::seed_from_u64(seed);
-    let mut order: Vec<u32> = Vec::new();
-    for _ in 0..fit.steps {
-        if order.len() < fit.batch.min(n) {
-            order = (0..n as u32).collect();
-            order.shuffle(&mut rng);
-        }
-        let rows = order.split_off(order.len() - fit.batch.min(n));
-        let index = Tensor::new(rows, h.device())?;
-        let out = fitted.forward_masked(
-            &h.index_select(&index, 0)?,
-            Some(&mask.index_select(&index, 0)?),
-        )?;
-        opt.step(&out.losses().sq.backward()?)?;
-    }
-    Ok(tau)
-}
-
-/// Sets the variable `name` of `varmap` to `value` (same shape and dtype).
-fn set(varmap: &VarMap, name: &str, value: &Tensor) -> Result<()> {
-    let data = varmap
-        .data()
-        .lock()
-        .map_err(|_| ddcl_readout::Error::Poisoned)?;
-    let var = data.get(name).ok_or_else(|| ddcl_readout::Error::Missing {
-        what: "fit_frozen: the VarMap",
-        name: name.to_string(),
-    })?;
-    Ok(var.set(value)?)
+    let fitted = fit_prototypes(h, Some(mask), readout, varmap, vb, &settings)?;
+    Ok(fitted.config().tau)
 }

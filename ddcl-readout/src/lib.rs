@@ -38,6 +38,7 @@ pub mod data;
 mod dinov2;
 mod embed;
 mod error;
+mod fit;
 mod frozen;
 mod hub;
 pub mod interpret;
@@ -61,6 +62,10 @@ pub use config::{Init, ReadoutConfig};
 pub use dinov2::{Dinov2, Dinov2Config};
 pub use embed::{readout_from_checkpoint, Embedder};
 pub use error::{Error, Result};
+pub use fit::{
+    fit_prototypes, minibatches, nearest_sq_distance, seed_prototypes, Batching, PrototypeFit,
+    Seeds,
+};
 pub use frozen::FrozenOutputs;
 pub use hub::ModelSource;
 pub use layers::Trainable;

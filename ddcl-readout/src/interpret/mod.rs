@@ -32,8 +32,9 @@ mod patches;
 mod text;
 mod write;
 
+pub use crate::fit::nearest_sq_distance;
 pub use checkpoint::checkpoint_encoder;
-pub use fit::{fit_readout, nearest_sq_distance, FitSettings, AUTO_TAU_SHARE};
+pub use fit::{fit_readout, FitSettings, AUTO_TAU_SHARE};
 pub use html::{image_page, text_page, PageInfo};
 pub use palette::{colour, hex};
 pub use patches::{assign_images, blend, overlay, tint, top_patches, Assigned, AssignedImage};
