@@ -68,7 +68,8 @@ impl AssignConfig {
     /// Turns the input checks on or off (on by default). On, the real tokens and the
     /// prototypes are scanned once before any work: NaN or infinity is an
     /// [`Error::NonFinite`], and finite values so large that squared distances could overflow
-    /// the dtype (`4 D (max |h| + max |p|)^2` above its largest value) an [`Error::Overflow`],
+    /// the dtype (`4 D (max |h| + max |p|)^2` above its largest value, or B·T times it above
+    /// f64's, the loss means' accumulator) an [`Error::Overflow`],
     /// so that both backends return finite results for every input they accept. Off, inputs
     /// are not scanned and non-finite results are returned as they come.
     pub fn with_check_finite(self, check_finite: bool) -> Self {

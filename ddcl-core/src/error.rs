@@ -81,18 +81,20 @@ pub enum Error {
         max: u128,
     },
     /// Finite inputs whose squared distances could overflow the dtype: with the finiteness
-    /// check on, inputs are refused when `4 D (max |h| + max |p|)^2` exceeds the dtype's
-    /// largest value (see the numerics section of [`math`](crate::math)).
+    /// check on, inputs are refused when a per-token term `4 D (max |h| + max |p|)^2` exceeds
+    /// the dtype's largest value, or the sum of N = B·T such terms (the loss means' f64
+    /// accumulator) exceeds f64's (see the numerics section of [`math`](crate::math)).
     #[error(
-        "{dtype:?} inputs too large: 4 D (max|hidden| + max|prototypes|)^2 = {bound:e} exceeds \
-         the dtype's largest value {max:e}; rescale the hidden states or prototypes"
+        "{dtype:?} inputs too large: {bound:e} (4 D (max|hidden| + max|prototypes|)^2, times the \
+         B·T tokens summed when above f64's range) exceeds {max:e}; rescale the hidden states or \
+         prototypes"
     )]
     Overflow {
         /// The dtype of the inputs.
         dtype: DType,
-        /// The bound `4 D (max |h| + max |p|)^2`.
+        /// The bound exceeded: `4 D (max |h| + max |p|)^2`, or B·T times it.
         bound: f64,
-        /// The dtype's largest finite value.
+        /// The largest finite value it was held to: the dtype's, or f64's for the sum.
         max: f64,
     },
     /// k-means++ seeding was asked for more prototypes than its sample has real tokens.

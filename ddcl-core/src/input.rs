@@ -112,7 +112,7 @@ pub(crate) fn check(
         }
         let mp = finite_max("prototypes", p, &Tensor::ones(k, p.dtype(), p.device())?)?;
         let mh = finite_max("hidden", h, &mask)?;
-        bounded(h.dtype(), d, mh, mp)?;
+        bounded(h.dtype(), d, h.elem_count() / d.max(1), mh, mp)?;
     }
     Ok(Inputs { k, mask })
 }
@@ -131,14 +131,26 @@ fn largest(dtype: DType) -> f64 {
 /// Fails with [`Error::Overflow`] unless `4 D (mh + mp)^2` (`mh`, `mp` the largest magnitudes of
 /// the real tokens and the prototypes) fits `dtype`: then every squared distance
 /// `||h - p||^2 <= D (mh + mp)^2`, every spread `||p - hhat||^2` (at most 4 times that) and
-/// every per-token loss term are finite in it, on either backend.
-fn bounded(dtype: DType, d: usize, mh: f64, mp: f64) -> Result<()> {
-    let bound = 4.0 * d as f64 * (mh + mp) * (mh + mp);
-    let max = largest(dtype);
-    if bound <= max {
-        Ok(())
+/// every per-token loss term are finite in it, on either backend; and unless `tokens` such
+/// terms (the positions of `h`) sum within f64, where both backends accumulate the loss means
+/// (binding only for f64 inputs: a sum of 2^30 f32 terms cannot reach f64's largest value).
+fn bounded(dtype: DType, d: usize, tokens: usize, mh: f64, mp: f64) -> Result<()> {
+    let term = 4.0 * d as f64 * (mh + mp) * (mh + mp);
+    let (bound, max) = (term * tokens.max(1) as f64, largest(dtype));
+    if term > max {
+        Err(Error::Overflow {
+            dtype,
+            bound: term,
+            max,
+        })
+    } else if bound > f64::MAX {
+        Err(Error::Overflow {
+            dtype,
+            bound,
+            max: f64::MAX,
+        })
     } else {
-        Err(Error::Overflow { dtype, bound, max })
+        Ok(())
     }
 }
 

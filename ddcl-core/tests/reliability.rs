@@ -75,6 +75,32 @@ fn inputs_whose_distances_overflow_are_refused_by_both_backends() {
 }
 
 #[test]
+fn f64_inputs_whose_loss_sums_overflow_are_refused_by_both_backends() {
+    // found by the assign fuzz target: f64 tokens near 3.2e153 and zero prototypes pass the
+    // per-token bound (4 D m^2 ~ 1.6e308), but six tokens' terms summed to an infinite loss
+    let (b, t, d) = (2usize, 3usize, 4usize);
+    let h = Tensor::full(3.156e153f64, (b, t, d), &Device::Cpu).unwrap();
+    let p = Tensor::zeros((3, d), DType::F64, &Device::Cpu).unwrap();
+    for backend in BACKENDS {
+        let err = assign(&h, None, &p, &config(1.0, backend)).unwrap_err();
+        assert!(
+            matches!(err, Error::Overflow { dtype: DType::F64, max, bound } if max == f64::MAX && bound > max),
+            "{backend:?}: {err}"
+        );
+    }
+    // one token's terms fit: accepted, finite and equal on both backends
+    let h1 = h.narrow(0, 0, 1).unwrap().narrow(1, 0, 1).unwrap();
+    let sq: Vec<f64> = BACKENDS
+        .iter()
+        .map(|&backend| {
+            let a = assign(&h1, None, &p, &config(1.0, backend)).unwrap();
+            a.losses.sq.to_scalar::<f64>().unwrap()
+        })
+        .collect();
+    assert!(sq.iter().all(|x| x.is_finite()) && sq[0] == sq[1], "{sq:?}");
+}
+
+#[test]
 fn large_finite_inputs_below_the_bound_stay_finite_on_both_backends() {
     // 4 D (|h| + |p|)^2 just under f32::MAX: every output finite on both paths
     let d = 8usize;

@@ -241,7 +241,7 @@ impl Run {
             }
         }
         let accuracy = if self.supervised() {
-            let (p, l) = predict(&tr, &data.test)?;
+            let (p, l) = predict(&mut tr, &data.test)?;
             crate::metrics::accuracy(&p, &l)
         } else {
             let (mut clusters, mut labels) = (Vec::new(), Vec::new());

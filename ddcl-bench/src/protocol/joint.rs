@@ -45,7 +45,7 @@ pub fn run(ctx: &Context, j: &JointConfig) -> Result<Vec<JointRow>> {
             pb.inc(1);
         }
         pb.finish_and_clear();
-        let (predictions, labels) = predict(&t, &test)?;
+        let (predictions, labels) = predict(&mut t, &test)?;
         let interval = Interval::pooled(&[Split::new(&predictions, &labels)?])?;
         tracing::info!(method = name, accuracy = interval.value, "joint");
         rows.push(JointRow {

@@ -2,16 +2,19 @@
 //! (protocols 3 to 5 keep them for their intervals and paired comparisons).
 
 use candle_core::{Tensor, D};
-use ddcl_readout::{Encode, Trainer};
+use ddcl_readout::{Encode, FrozenOutputs, Trainer};
 
 use crate::error::Result;
 use crate::stats::{vs_baseline, Paired, Split};
 
 /// The predicted classes of every example of `batches`, and their labels, in batch order.
+/// Training is over: the encoder's frozen part runs on each padded batch
+/// ([`FrozenOutputs::Batched`]) rather than example by example into the training cache.
 pub fn predict<E: Encode>(
-    t: &Trainer<E>,
+    t: &mut Trainer<E>,
     batches: &[(E::Batch, Tensor)],
 ) -> Result<(Vec<usize>, Vec<usize>)> {
+    t.set_frozen_outputs(FrozenOutputs::Batched);
     let (mut predicted, mut labels) = (Vec::new(), Vec::new());
     for (batch, y) in batches {
         let (logits, _) = t.model().forward(batch)?;

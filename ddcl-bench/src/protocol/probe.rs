@@ -2,11 +2,13 @@
 //! accuracy per seed's split (mean ± std over the seeds), every seed's test predictions pooled
 //! into a 95% interval, and each method compared with mean pooling on the same splits.
 
+use rayon::prelude::*;
+
 use super::{Context, Encoded};
 use crate::data::split;
 use crate::error::Result;
 use crate::metrics::{accuracy, mean_std};
-use crate::probe::probe;
+use crate::probe::{probe, ProbeRecord};
 use crate::progress::progress;
 use crate::results::ProbeRow;
 use crate::stats::{vs_baseline, Interval, Split};
@@ -35,23 +37,25 @@ pub fn run(ctx: &Context, set: &Encoded) -> Result<Vec<ProbeRow>> {
         .collect();
     let mut rows = Vec::new();
     for m in &cfg.methods {
+        // the seeds' splits are independent: fitted and probed in parallel (each seeded by
+        // its own split, so the numbers do not depend on the thread count), kept in seed order
+        let per_seed = splits
+            .par_iter()
+            .map(|split| -> Result<(f64, Vec<usize>, ProbeRecord)> {
+                let (s_tr, s_te) = (states.rows(&split.train)?, states.rows(&split.test)?);
+                let classes = data.classes.len();
+                let fitted = m.fit(&s_tr, &split.y_train, classes, &cfg.fit, split.seed)?;
+                let (f_tr, f_te) = (fitted.features(&s_tr, 64)?, fitted.features(&s_te, 64)?);
+                let fit = probe(&f_tr, &split.y_train, &f_te, classes, &cfg.probe)?;
+                pb.inc(1);
+                Ok((accuracy(&fit.pred, &split.y_test), fit.pred, fit.record))
+            })
+            .collect::<Result<Vec<_>>>()?;
         let (mut accs, mut preds, mut fits) = (Vec::new(), Vec::new(), Vec::new());
-        for SeedSplit {
-            seed,
-            train: tr,
-            test: te,
-            y_train: y_tr,
-            y_test: y_te,
-        } in &splits
-        {
-            let (s_tr, s_te) = (states.rows(tr)?, states.rows(te)?);
-            let fitted = m.fit(&s_tr, y_tr, data.classes.len(), &cfg.fit, *seed)?;
-            let (f_tr, f_te) = (fitted.features(&s_tr, 64)?, fitted.features(&s_te, 64)?);
-            let fit = probe(&f_tr, y_tr, &f_te, data.classes.len(), &cfg.probe)?;
-            accs.push(accuracy(&fit.pred, y_te));
-            preds.push(fit.pred);
-            fits.push(fit.record);
-            pb.inc(1);
+        for (acc, pred, record) in per_seed {
+            accs.push(acc);
+            preds.push(pred);
+            fits.push(record);
         }
         let (mean, std) = mean_std(&accs);
         let pooled = Interval::pooled(&scored(&preds, &splits)?)?;

@@ -41,7 +41,7 @@ pub fn run(ctx: &Context, s: &SweepConfig) -> Result<Vec<SweepRow>> {
         }
         pb.finish_and_clear();
         let check = Timescale::check(j.lr_encoder, lr_p, &[0.0], ddcl_core::DEFAULT_EPS_MAX)?;
-        let (predicted, labels) = predict(&t, &test)?;
+        let (predicted, labels) = predict(&mut t, &test)?;
         let interval = Interval::pooled(&[Split::new(&predicted, &labels)?])?;
         rows.push(SweepRow {
             eps,

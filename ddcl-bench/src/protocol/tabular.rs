@@ -132,7 +132,7 @@ pub fn run(ctx: &Context, t: &TabularConfig) -> Result<Vec<TabularRow>> {
             pb.inc(1);
         }
         pb.finish_and_clear();
-        let (predictions, labels) = predict(&trainer, &test)?;
+        let (predictions, labels) = predict(&mut trainer, &test)?;
         let interval = Interval::pooled(&[Split::new(&predictions, &labels)?])?;
         rows_out.push(TabularRow {
             method: name,

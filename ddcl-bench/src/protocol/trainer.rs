@@ -147,7 +147,7 @@ pub fn encoder_tau<E: Encode>(enc: &E, batch: &E::Batch, rc: &RunConfig) -> Resu
 }
 
 /// A trainer on the joint dataset with the given readout and training settings, and its
-/// training and test batches; for a k-means++ readout the temperature is set from the
+/// training and test batches (the test examples in order of length); for a k-means++ readout the temperature is set from the
 /// encoder's scale (see [`auto_tau`]).
 pub fn trainer(
     ctx: &Context,
@@ -168,7 +168,10 @@ pub fn trainer(
     enc.set_max_len(jd.max_len.min(enc.bert().config().max_position_embeddings))?;
     let bs = rc.train.batch_size;
     let train = text_batches(&enc, &jd.texts, &jd.labels, &jd.train, bs)?;
-    let test = text_batches(&enc, &jd.texts, &jd.labels, &jd.test, bs)?;
+    // test examples batched by length (fewer padded tokens), the same order for every method
+    let mut by_length = jd.test.clone();
+    by_length.sort_by_key(|&i| jd.texts[i].len());
+    let test = text_batches(&enc, &jd.texts, &jd.labels, &by_length, bs)?;
     if rc.readout.init == Init::KMeansPlusPlus {
         rc.readout.tau = encoder_tau(&enc, &train[0].0, &rc)?;
     }
