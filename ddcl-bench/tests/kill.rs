@@ -7,10 +7,6 @@
 //! a generation holds its number, so a torn file or a mix of two runs shows.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Duration;
-
-use rand::{rngs::StdRng, Rng, SeedableRng};
 
 const ENV: &str = "DDCL_KILL_OUT";
 /// The files of a run, each 256 KiB, so that writing a folder takes long enough to be
@@ -56,15 +52,7 @@ fn generation(out: &Path) -> u64 {
 #[test]
 #[ignore = "a helper run by killed_runs_leave_the_previous_out_folder_whole"]
 fn writer() {
-    let Ok(out) = std::env::var(ENV) else {
-        return;
-    };
-    let out = Path::new(&out);
-    let mut g = generation(out);
-    loop {
-        g += 1;
-        write(out, g);
-    }
+    ddcl_readout::kill::write_until_killed(ENV, generation, write);
 }
 
 #[test]
@@ -72,27 +60,7 @@ fn killed_runs_leave_the_previous_out_folder_whole() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
     write(&out, 0);
-    let mut rng = StdRng::seed_from_u64(17);
-    let mut last = 0;
-    let mut advanced = 0;
-    for _ in 0..50 {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--ignored", "--exact", "writer", "--test-threads", "1"])
-            .env(ENV, &out)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_micros(rng.random_range(2_000..40_000)));
-        child.kill().unwrap(); // SIGKILL on Unix
-        child.wait().unwrap();
-        let g = generation(&out);
-        assert!(g >= last, "generation went back from {last} to {g}");
-        advanced += usize::from(g > last);
-        last = g;
-    }
-    // the kills landed while writing, not only before the first write or between writes
-    assert!(advanced > 0, "no writer ever finished a run");
+    ddcl_readout::kill::kill_repeatedly(ENV, &out, 50, 17, generation).unwrap();
     let leftovers: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

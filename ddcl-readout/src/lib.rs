@@ -42,6 +42,8 @@ mod fit;
 mod frozen;
 mod hub;
 pub mod interpret;
+#[cfg(feature = "test-utils")]
+pub mod kill;
 mod layers;
 mod optim;
 mod pooling;

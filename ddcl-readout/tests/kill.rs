@@ -5,13 +5,9 @@
 //! checkpoint's path in `DDCL_KILL_WRITER`: it saves checkpoints of generation 1, 2, ... in a
 //! loop until killed. Each generation's tensors hold its number, so a torn or mixed file shows.
 
+use candle_core::{Device, Tensor};
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Duration;
-
-use candle_core::{Device, Tensor};
-use rand::{rngs::StdRng, Rng, SeedableRng};
 
 const ENV: &str = "DDCL_KILL_WRITER";
 /// Values per tensor: 1 MiB of f32 in two tensors, so that a write takes long enough to be
@@ -47,15 +43,7 @@ fn generation(path: &Path) -> u64 {
 #[test]
 #[ignore = "a helper run by killed_writers_leave_the_previous_checkpoint_intact"]
 fn writer() {
-    let Ok(path) = std::env::var(ENV) else {
-        return;
-    };
-    let path = Path::new(&path);
-    let mut g = generation(path);
-    loop {
-        g += 1;
-        save(path, g);
-    }
+    ddcl_readout::kill::write_until_killed(ENV, generation, save);
 }
 
 #[test]
@@ -63,27 +51,7 @@ fn killed_writers_leave_the_previous_checkpoint_intact() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ckpt.safetensors");
     save(&path, 0);
-    let mut rng = StdRng::seed_from_u64(17);
-    let mut last = 0;
-    let mut advanced = 0;
-    for _ in 0..50 {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .args(["--ignored", "--exact", "writer", "--test-threads", "1"])
-            .env(ENV, &path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_micros(rng.random_range(2_000..40_000)));
-        child.kill().unwrap(); // SIGKILL on Unix
-        child.wait().unwrap();
-        let g = generation(&path);
-        assert!(g >= last, "generation went back from {last} to {g}");
-        advanced += usize::from(g > last);
-        last = g;
-    }
-    // the kills landed while writing, not only before the first write or between writes
-    assert!(advanced > 0, "no writer ever finished a checkpoint");
+    ddcl_readout::kill::kill_repeatedly(ENV, &path, 50, 17, generation).unwrap();
     let leftovers: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
