@@ -345,10 +345,21 @@ impl BenchConfig {
     /// `train_share`, else the run's.
     ///
     /// ```
-    /// # let yaml = "seeds: [0]\ntrain_share: 0.5\ntext_model: m\nimage_model: m\nbatch_size: 4\n\
-    /// # cache: c\ndatasets:\n  - { name: a, source: text_file, path: a.csv, limit: 0 }\n\
-    /// #   - { name: b, source: text_file, path: b.csv, limit: 0, train_share: 0.3 }\n\
-    /// # methods: [mean]\nfit: { steps: 1, lr: 0.1, batch: 2 }\nprobe: { c: 1.0 }\nkmeans_restarts: 1\n";
+    /// # let yaml = r#"
+    /// # seeds: [0]
+    /// # train_share: 0.5
+    /// # text_model: m
+    /// # image_model: m
+    /// # batch_size: 4
+    /// # cache: c
+    /// # datasets:
+    /// #   - { name: a, source: text_file, path: a.csv, limit: 0 }
+    /// #   - { name: b, source: text_file, path: b.csv, limit: 0, train_share: 0.3 }
+    /// # methods: [mean]
+    /// # fit: { steps: 1, lr: 0.1, batch: 2 }
+    /// # probe: { c: 1.0 }
+    /// # kmeans_restarts: 1
+    /// # "#;
     /// let cfg = ddcl_bench::BenchConfig::from_yaml(yaml)?;
     /// assert_eq!(cfg.train_share_of("a"), 0.5);
     /// assert_eq!(cfg.train_share_of("b"), 0.3);
