@@ -68,34 +68,9 @@ fn batches() -> Vec<(Vec<Vec<u32>>, Tensor)> {
         .collect()
 }
 
-/// Every variable's name and values, by name.
-fn values(t: &HierTrainer) -> Vec<(String, Vec<f32>)> {
-    let mut out: Vec<_> = t
-        .varmap()
-        .data()
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(n, v)| {
-            let values = v
-                .as_tensor()
-                .flatten_all()
-                .unwrap()
-                .to_vec1::<f32>()
-                .unwrap();
-            (n.clone(), values)
-        })
-        .collect();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
-}
-
-/// The values' bits, to compare exactly (and NaN equal to itself).
-fn bits(values: &[(String, Vec<f32>)]) -> Vec<(String, Vec<u32>)> {
-    values
-        .iter()
-        .map(|(n, v)| (n.clone(), v.iter().map(|x| x.to_bits()).collect()))
-        .collect()
+/// Every variable's name and the bits of its values, by name (compared exactly).
+fn snapshot(t: &HierTrainer) -> Vec<(String, Vec<u32>)> {
+    ddcl_readout::snapshot::bits(t.varmap())
 }
 
 fn step(t: &mut HierTrainer, (docs, labels): &(Vec<Vec<u32>>, Tensor)) {
@@ -121,13 +96,13 @@ fn resuming_continues_bit_for_bit() {
     first.train_epoch(&data).unwrap();
     step(&mut first, &data[0]);
     first.save(&path).unwrap();
-    let saved = values(&first);
+    let saved = snapshot(&first);
 
     let (mut resumed, _m2) = trainer(HIER, TRAIN);
-    assert_ne!(bits(&values(&resumed)), bits(&saved));
+    assert_ne!(snapshot(&resumed), saved);
     resumed.resume(&path).unwrap();
     assert_eq!(resumed.progress(), (4, 1));
-    assert_eq!(bits(&values(&resumed)), bits(&saved));
+    assert_eq!(snapshot(&resumed), saved);
     resumed.train_epoch(&data).unwrap();
     step(&mut resumed, &data[1]);
     step(&mut resumed, &data[2]);
@@ -141,7 +116,7 @@ fn resuming_continues_bit_for_bit() {
 
     assert_eq!(resumed.progress(), (9, 2));
     assert_eq!(straight.progress(), (9, 2));
-    let after = values(&straight);
+    let after = snapshot(&straight);
     let names: Vec<&str> = after.iter().map(|(n, _)| n.as_str()).collect();
     for name in ["encoder.", "level1.", "level2.", "head."] {
         assert!(names.iter().any(|n| n.starts_with(name)), "{names:?}");
@@ -154,20 +129,21 @@ fn resuming_continues_bit_for_bit() {
             .any(|((name, before), (_, now))| name.starts_with(prefix) && before != now);
         assert!(moved, "nothing under {prefix} trained after the save");
     }
-    assert_eq!(bits(&values(&resumed)), bits(&after));
+    assert_eq!(snapshot(&resumed), after);
 
     // the variables alone (fresh moments, step count 0) do not continue the run
     let (mut naive, _m4) = trainer(HIER, TRAIN);
     for (name, v) in &saved {
         let vars = naive.varmap().data().lock().unwrap();
-        let t = Tensor::from_vec(v.clone(), vars[name].dims(), &Device::Cpu).unwrap();
+        let values: Vec<f32> = v.iter().map(|&b| f32::from_bits(b)).collect();
+        let t = Tensor::from_vec(values, vars[name].dims(), &Device::Cpu).unwrap();
         vars[name].set(&t).unwrap();
     }
-    assert_eq!(bits(&values(&naive)), bits(&saved));
+    assert_eq!(snapshot(&naive), saved);
     naive.train_epoch(&data).unwrap();
     step(&mut naive, &data[1]);
     step(&mut naive, &data[2]);
-    assert_ne!(bits(&values(&naive)), bits(&after));
+    assert_ne!(snapshot(&naive), after);
 }
 
 #[test]
@@ -198,7 +174,7 @@ fn a_checkpoint_of_another_configuration_is_refused() {
     ];
     for (hier, train, expected) in cases {
         let (mut other, _m) = trainer(&hier, &train);
-        let before = bits(&values(&other));
+        let before = snapshot(&other);
         let err = other.resume(&path).unwrap_err();
         let (at, message) = checkpoint_error(&err);
         assert_eq!(at, path);
@@ -209,7 +185,7 @@ fn a_checkpoint_of_another_configuration_is_refused() {
         );
         assert!(err.to_string().contains("hier-train.safetensors"), "{err}");
         assert_eq!(
-            bits(&values(&other)),
+            snapshot(&other),
             before,
             "a refused resume changed the trainer"
         );
@@ -277,7 +253,7 @@ fn truncated_and_foreign_files_are_typed_errors() {
     t.save(&path).unwrap();
     let bytes = std::fs::read(&path).unwrap();
     let (mut other, _m2) = trainer(HIER, TRAIN);
-    let before = bits(&values(&other));
+    let before = snapshot(&other);
     for keep in [0, 7, 100, bytes.len() / 2, bytes.len() - 1] {
         let cut = dir.path().join(format!("cut-{keep}.safetensors"));
         std::fs::write(&cut, &bytes[..keep]).unwrap();
@@ -303,7 +279,7 @@ fn truncated_and_foreign_files_are_typed_errors() {
         matches!(err, Error::Readout(ddcl_readout::Error::Io { .. })),
         "{err}"
     );
-    assert_eq!(bits(&values(&other)), before);
+    assert_eq!(snapshot(&other), before);
     // the atomic write leaves no temporary file beside the checkpoint
     let mut names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
@@ -312,5 +288,5 @@ fn truncated_and_foreign_files_are_typed_errors() {
     names.sort();
     assert_eq!(names.len(), 7, "{names:?}");
     other.resume(&path).unwrap();
-    assert_eq!(bits(&values(&other)), bits(&values(&t)));
+    assert_eq!(snapshot(&other), snapshot(&t));
 }

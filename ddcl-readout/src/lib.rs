@@ -49,6 +49,8 @@ mod optim;
 mod pooling;
 mod readout;
 mod run;
+#[cfg(feature = "test-utils")]
+pub mod snapshot;
 mod text;
 #[cfg(feature = "test-utils")]
 pub mod tiny;

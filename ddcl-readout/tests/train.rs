@@ -77,24 +77,7 @@ fn trainer(dir: &Path, cfg: RunConfig) -> (Trainer<TextEncoder>, Vec<(TextBatch,
 }
 
 fn snapshot(t: &Trainer<TextEncoder>) -> Vec<(String, Vec<u32>)> {
-    let mut out: Vec<_> = t
-        .varmap()
-        .data()
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| {
-            let bits = v
-                .as_tensor()
-                .flatten_all()
-                .unwrap()
-                .to_vec1::<f32>()
-                .unwrap();
-            (k.clone(), bits.iter().map(|x| x.to_bits()).collect())
-        })
-        .collect();
-    out.sort();
-    out
+    ddcl_readout::snapshot::bits(t.varmap())
 }
 
 #[test]
