@@ -1,14 +1,18 @@
 //! Memory measurements: a counting global allocator, so that the speed section can report the
 //! heap a readout needs, and the process's peak resident set.
 
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
+
+use mimalloc::MiMalloc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
 
 static CURRENT: AtomicUsize = AtomicUsize::new(0);
 static PEAK: AtomicUsize = AtomicUsize::new(0);
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 
-/// The system allocator, counting live and peak heap bytes. The `ddcl-bench` binary installs it;
+/// mimalloc, counting live and peak heap bytes. (mimalloc keeps freed pages for reuse; the
+/// system allocator handed tensors' buffers back to the kernel and page-faulted them in again
+/// on every step, a quarter of a codebook training step.) The `ddcl-bench` binary installs it;
 /// where it is not the global allocator, [`heap_peak_since_reset`] returns `None`.
 ///
 /// ```no_run
@@ -17,10 +21,10 @@ static INSTALLED: AtomicBool = AtomicBool::new(false);
 /// ```
 pub struct CountingAlloc;
 
-// SAFETY: every call is forwarded unchanged to `System`; the counters only observe sizes.
+// SAFETY: every call is forwarded unchanged to `MiMalloc`; the counters only observe sizes.
 unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc(layout);
+        let p = MiMalloc.alloc(layout);
         if !p.is_null() {
             grew(layout.size());
         }
@@ -28,7 +32,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = System.alloc_zeroed(layout);
+        let p = MiMalloc.alloc_zeroed(layout);
         if !p.is_null() {
             grew(layout.size());
         }
@@ -36,12 +40,12 @@ unsafe impl GlobalAlloc for CountingAlloc {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout);
+        MiMalloc.dealloc(ptr, layout);
         CURRENT.fetch_sub(layout.size(), Relaxed);
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = System.realloc(ptr, layout, new_size);
+        let p = MiMalloc.realloc(ptr, layout, new_size);
         if !p.is_null() {
             CURRENT.fetch_sub(layout.size(), Relaxed);
             grew(new_size);
