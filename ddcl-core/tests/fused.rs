@@ -42,23 +42,45 @@ fn fused_matches_reference_f64() {
     compare(4, 2, 3, 6, 11, 5.0, Some(&[3, 1]));
 }
 
+/// f32 against the f64 reference graph on the same values: a readout's shape (K < D) and a
+/// codebook's (K > D, where the portable kernel takes V from the mean code), with tokens on and
+/// next to prototypes in the codebook case.
 #[test]
 fn fused_matches_reference_f32() {
-    let h = uniform(5, &[4, 100, 32], 1.0, DType::F32);
-    let p = uniform(6, &[8, 32], 1.0, DType::F32);
-    let mask = ragged(&[100, 50, 1, 77], 100);
-    let r = run(&h, Some(&mask), &p, 0.5, Backend::Reference);
-    for simd in [true, false] {
-        let cfg = config(0.5, Backend::Fused).with_simd(simd);
-        let f = assign(&h, Some(&mask), &p, &cfg).unwrap();
-        assert_close("q", &f.q, &r.q, 1e-6, 1e-4);
-        assert_close("token losses", &f.token_losses, &r.token_losses, 1e-5, 1e-5);
-        assert_close("loss means", &means(&f), &means(&r), 1e-5, 1e-5);
+    for (seed, k, d, tau) in [(5, 8, 32, 0.5), (7, 300, 16, 0.05)] {
+        let p = uniform(seed + 1, &[k, d], 1.0, DType::F32);
+        let mut hv = to_vec(&uniform(seed, &[4, 100, d], 1.0, DType::F64));
+        let pv = to_vec(&p);
+        for row in (1..400).step_by(3) {
+            let j = (row * 7) % k;
+            for i in 0..d {
+                hv[row * d + i] = pv[j * d + i] * (1.0 + 1e-3 * (i % 3) as f64);
+            }
+        }
+        let h = Tensor::from_vec(hv, (4, 100, d), p.device()).unwrap();
+        let h = h.to_dtype(DType::F32).unwrap();
+        let mask = ragged(&[100, 50, 1, 77], 100);
+        let wide = |t: &Tensor| t.to_dtype(DType::F64).unwrap();
+        let r = run(
+            &wide(&h),
+            Some(&wide(&mask)),
+            &wide(&p),
+            tau,
+            Backend::Reference,
+        );
+        for simd in [true, false] {
+            let cfg = config(tau, Backend::Fused).with_simd(simd);
+            let f = assign(&h, Some(&mask), &p, &cfg).unwrap();
+            assert_close("q", &wide(&f.q), &r.q, 1e-6, 1e-4);
+            let (ft, fm) = (wide(&f.token_losses), wide(&means(&f)));
+            assert_close("token losses", &ft, &r.token_losses, 1e-5, 1e-5);
+            assert_close("loss means", &fm, &means(&r), 1e-5, 1e-5);
+        }
+        let (fh, fp) = grads(&h, Some(&mask), &p, tau, Backend::Fused);
+        let (rh, rp) = grads(&h, Some(&mask), &p, tau, Backend::Reference);
+        assert_close("dL/dh", &fh, &rh, 1e-4, 1e-3);
+        assert_close("dL/dp", &fp, &rp, 1e-4, 1e-3);
     }
-    let (fh, fp) = grads(&h, Some(&mask), &p, 0.5, Backend::Fused);
-    let (rh, rp) = grads(&h, Some(&mask), &p, 0.5, Backend::Reference);
-    assert_close("dL/dh", &fh, &rh, 1e-4, 1e-3);
-    assert_close("dL/dp", &fp, &rp, 1e-4, 1e-3);
 }
 
 /// Central differences of `probe` with respect to every entry of `x`.
@@ -127,6 +149,38 @@ fn results_do_not_depend_on_thread_count() {
         })
     };
     assert_eq!(on(1), on(3));
+}
+
+/// Losses whose OLS and V weights are equal on every token (L_SQ alone; L_SQ = L_OLS + V with
+/// equal weights; q's and d's own gradients): the backward skips its K x K terms, which vanish,
+/// and must still match the reference graph.
+#[test]
+fn uncoupled_losses_match_reference() {
+    let h = uniform(41, &[2, 300, 6], 1.0, DType::F64);
+    let p = uniform(42, &[7, 6], 1.0, DType::F64);
+    let mask = ragged(&[300, 41], 300);
+    let wq = uniform(43, &[2, 300, 7], 1.0, DType::F64);
+    let grads_of = |backend: Backend, ols_v: f64| {
+        let (hv, pv) = (
+            candle_core::Var::from_tensor(&h).unwrap(),
+            candle_core::Var::from_tensor(&p).unwrap(),
+        );
+        let a = run(hv.as_tensor(), Some(&mask), pv.as_tensor(), 0.4, backend);
+        let l = &a.losses;
+        let terms = (&l.sq * 0.7).unwrap() + ((&l.ols + &l.var).unwrap() * ols_v).unwrap();
+        let loss = (terms.unwrap() + (&a.q * &wq).unwrap().sum_all().unwrap()).unwrap();
+        let g = loss.backward().unwrap();
+        (
+            g.get(hv.as_tensor()).unwrap().clone(),
+            g.get(pv.as_tensor()).unwrap().clone(),
+        )
+    };
+    for ols_v in [0.0, -0.45] {
+        let (fh, fp) = grads_of(Backend::Fused, ols_v);
+        let (rh, rp) = grads_of(Backend::Reference, ols_v);
+        assert_close("dL/dh", &fh, &rh, 1e-10, 1e-9);
+        assert_close("dL/dp", &fp, &rp, 1e-10, 1e-9);
+    }
 }
 
 #[test]

@@ -19,6 +19,8 @@ pub(crate) trait Elem:
 {
     const ZERO: Self;
     const ONE: Self;
+    /// The machine epsilon of `Self`, as f64.
+    const EPSILON: f64;
     fn to_f64(self) -> f64;
     fn from_f64(v: f64) -> Self;
     /// The values of `s`, when it holds this type.
@@ -30,6 +32,7 @@ pub(crate) trait Elem:
 impl Elem for f32 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
+    const EPSILON: f64 = f32::EPSILON as f64;
     fn to_f64(self) -> f64 {
         self as f64
     }
@@ -50,6 +53,7 @@ impl Elem for f32 {
 impl Elem for f64 {
     const ZERO: Self = 0.0;
     const ONE: Self = 1.0;
+    const EPSILON: f64 = f64::EPSILON;
     fn to_f64(self) -> f64 {
         self
     }

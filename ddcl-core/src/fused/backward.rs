@@ -34,8 +34,9 @@ struct Partial<E> {
     x: Vec<E>,
     /// sum_t (w_t + g_v,t q_t), (K).
     s: Vec<f64>,
-    /// sum_t (g_ols,t - g_v,t) q_t q_t^T, (K x K).
-    m: Vec<f64>,
+    /// sum_t (g_ols,t - g_v,t) q_t q_t^T, (K x K); `None` where `g_ols,t = g_v,t` on every
+    /// token of the chunk (a loss of `L_SQ` alone), so that it is zero.
+    m: Option<Vec<f64>>,
 }
 
 /// Which gradients the backward computes: only those of inputs that track gradients.
@@ -91,19 +92,27 @@ pub(crate) fn backward<E: Elem>(
     }
     let mut x = vec![0f64; k * d];
     let mut s = vec![0f64; k];
-    let mut m = vec![0f64; k * k];
+    let mut m: Option<Vec<f64>> = None;
     for part in partials.iter().flatten() {
         x.iter_mut()
             .zip(&part.x)
             .for_each(|(a, b)| *a += b.to_f64());
         s.iter_mut().zip(&part.s).for_each(|(a, b)| *a += b);
-        m.iter_mut().zip(&part.m).for_each(|(a, b)| *a += b);
+        if let Some(pm) = &part.m {
+            m.get_or_insert_with(|| vec![0f64; k * k])
+                .iter_mut()
+                .zip(pm)
+                .for_each(|(a, b)| *a += b);
+        }
     }
     let centred = |j: usize, i: usize| protos.centred[j * d + i].to_f64();
     for (kk, row) in dp.chunks_exact_mut(d).enumerate() {
         for (i, o) in row.iter_mut().enumerate() {
-            let mix: f64 = (0..k).map(|j| m[kk * k + j] * centred(j, i)).sum();
-            *o = E::from_f64(-2.0 * x[kk * d + i] + 2.0 * s[kk] * centred(kk, i) + 2.0 * mix);
+            let own = -2.0 * x[kk * d + i] + 2.0 * s[kk] * centred(kk, i);
+            let mix: f64 = m.as_ref().map_or(0.0, |m| {
+                2.0 * (0..k).map(|j| m[kk * k + j] * centred(j, i)).sum::<f64>()
+            });
+            *o = E::from_f64(own + mix);
         }
     }
 }
@@ -154,28 +163,39 @@ fn chunk<E: Elem>(
             .zip(&t.y.q[tok])
             .for_each(|(q, v)| *q = v.to_f64());
     }
+    // The terms in (g_v - g_ols) vanish exactly where that weight is zero on every token of the
+    // chunk (a loss of L_SQ alone, with or without q's own gradient): their two K x K GEMMs are
+    // skipped then, not multiplied by zero.
+    let coupled = (0..rows).any(|r| real(r) && loss_grads(r).1 != loss_grads(r).2);
     // G' q for every token as one f64 GEMM
-    let mut gq = vec![0f64; rows * k];
-    let gram = &protos.pairs[k..];
-    matmul(
-        &mut gq,
-        false,
-        (rows, k, k),
-        &q,
-        (k, 1),
-        gram,
-        (2 * k, 1),
-        1.0,
-    );
+    let mut gq = vec![0f64; if coupled { rows * k } else { 0 }];
+    if coupled {
+        let gram = &protos.pairs[k..];
+        matmul(
+            &mut gq,
+            false,
+            (rows, k, k),
+            &q,
+            (k, 1),
+            gram,
+            (2 * k, 1),
+            1.0,
+        );
+    }
     let mut u = vec![0f64; k];
     for r in (0..rows).filter(|&r| real(r)) {
         let (g_sq, g_ols, g_v) = loss_grads(r);
         let tok = r * k..(r + 1) * k;
-        let (q, gq, dist) = (&q[tok.clone()], &gq[tok.clone()], &t.y.d[tok.clone()]);
-        let (g_q, g_d) = (&t.g.q[tok.clone()], &t.g.d[tok]);
+        let (q, dist) = (&q[tok.clone()], &t.y.d[tok.clone()]);
+        let (g_q, g_d) = (&t.g.q[tok.clone()], &t.g.d[tok.clone()]);
         for j in 0..k {
-            let shape = protos.norms[j] - 2.0 * gq[j];
-            u[j] = g_q[j].to_f64() + (g_sq + g_ols) * dist[j].to_f64() + (g_v - g_ols) * shape;
+            u[j] = g_q[j].to_f64() + (g_sq + g_ols) * dist[j].to_f64();
+        }
+        if coupled {
+            let gq = &gq[tok];
+            for j in 0..k {
+                u[j] += (g_v - g_ols) * (protos.norms[j] - 2.0 * gq[j]);
+            }
         }
         let ubar: f64 = q.iter().zip(&u).map(|(q, u)| q * u).sum();
         let mut total = 0f64;
@@ -216,17 +236,20 @@ fn chunk<E: Elem>(
         return None;
     }
     // M = c^T q with c = (g_ols - g_v) q, as an f64 GEMM
-    let mut c = vec![0f64; rows * k];
-    for r in (0..rows).filter(|&r| real(r)) {
-        let (_, g_ols, g_v) = loss_grads(r);
-        let tok = r * k..(r + 1) * k;
-        c[tok.clone()]
-            .iter_mut()
-            .zip(&q[tok])
-            .for_each(|(c, q)| *c = (g_ols - g_v) * q);
-    }
-    let mut m = vec![0f64; k * k];
-    matmul(&mut m, false, (k, k, rows), &c, (1, k), &q, (k, 1), 1.0);
+    let m = coupled.then(|| {
+        let mut c = vec![0f64; rows * k];
+        for r in (0..rows).filter(|&r| real(r)) {
+            let (_, g_ols, g_v) = loss_grads(r);
+            let tok = r * k..(r + 1) * k;
+            c[tok.clone()]
+                .iter_mut()
+                .zip(&q[tok])
+                .for_each(|(c, q)| *c = (g_ols - g_v) * q);
+        }
+        let mut m = vec![0f64; k * k];
+        matmul(&mut m, false, (k, k, rows), &c, (1, k), &q, (k, 1), 1.0);
+        m
+    });
     let mut x = vec![E::ZERO; k * d];
     matmul(&mut x, false, (k, d, rows), &a, (1, k), &hc, (d, 1), E::ONE);
     Some(Partial { x, s, m })

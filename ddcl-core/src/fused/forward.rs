@@ -23,7 +23,8 @@ struct Block<E> {
     /// Distances and assignments, (ROWS, K) each.
     d: Vec<f64>,
     q: Vec<f64>,
-    /// q times the pairwise distances and the Gram matrix, (ROWS, 2K).
+    /// q times the pairwise distances and the Gram matrix, (ROWS, 2K); with more prototypes
+    /// than features, `q P'` instead, (ROWS, D).
     y: Vec<f64>,
 }
 
@@ -35,7 +36,7 @@ impl<E: Elem> Block<E> {
             hh: vec![0.0; ROWS],
             d: vec![0.0; ROWS * k],
             q: vec![0.0; ROWS * k],
-            y: vec![0.0; ROWS * 2 * k],
+            y: vec![0.0; ROWS * if wide::<E>(k, d) { d } else { 2 * k }],
         }
     }
 }
@@ -147,27 +148,53 @@ fn portable_block<E: Elem>(
         distances(protos, h, p, blk.hh[r], &blk.a[r * k..(r + 1) * k], dist);
         softmax(dist, tau, q);
     }
-    // one GEMM gives q^T Dp q and q^T G' q for the whole block
-    let pairs = (&blk.q[..rows * k], &protos.pairs);
-    matmul(
-        &mut blk.y,
-        false,
-        (rows, 2 * k, k),
-        pairs.0,
-        (k, 1),
-        pairs.1,
-        (2 * k, 1),
-        1.0,
-    );
+    let wide = wide::<E>(k, d);
+    if wide {
+        // the mean codes q P' of the block, one GEMM of K D per token
+        let q = &blk.q[..rows * k];
+        matmul(
+            &mut blk.y,
+            false,
+            (rows, d, k),
+            q,
+            (k, 1),
+            &protos.wide,
+            (d, 1),
+            1.0,
+        );
+    } else {
+        // one GEMM gives q^T Dp q and q^T G' q for the whole block
+        let pairs = (&blk.q[..rows * k], &protos.pairs);
+        matmul(
+            &mut blk.y,
+            false,
+            (rows, 2 * k, k),
+            pairs.0,
+            (k, 1),
+            pairs.1,
+            (2 * k, 1),
+            1.0,
+        );
+    }
+    let width = if wide { d } else { 2 * k };
     for r in (0..rows).filter(|&r| mask[r] != E::ZERO) {
         let (q, dist) = (&blk.q[r * k..(r + 1) * k], &blk.d[r * k..(r + 1) * k]);
-        let y = &blk.y[r * 2 * k..(r + 1) * 2 * k];
+        let y = &blk.y[r * width..(r + 1) * width];
         let a = &blk.a[r * k..(r + 1) * k];
+        let sigma = q.iter().sum();
+        let (var, qgq) = if wide {
+            (wide_var(protos, q, sigma, y), y.iter().map(|v| v * v).sum())
+        } else {
+            (
+                0.5 * q.iter().zip(&y[..k]).map(|(q, y)| q * y).sum::<f64>(),
+                q.iter().zip(&y[k..]).map(|(q, y)| q * y).sum(),
+            )
+        };
         let sums = Sums {
-            sigma: q.iter().sum(),
+            sigma,
             l_sq: q.iter().zip(dist).map(|(q, d)| q * d).sum(),
-            var: 0.5 * q.iter().zip(&y[..k]).map(|(q, y)| q * y).sum::<f64>(),
-            qgq: q.iter().zip(&y[k..]).map(|(q, y)| q * y).sum(),
+            var,
+            qgq,
             qa: q.iter().zip(a).map(|(q, a)| q * a.to_f64()).sum(),
         };
         let terms = losses(protos, &h[r * d..(r + 1) * d], p, blk.hh[r], q, &sums);
@@ -177,6 +204,47 @@ fn portable_block<E: Elem>(
         out(&mut io.d[r * k..(r + 1) * k], dist);
         out(&mut io.terms[r * 3..(r + 1) * 3], &terms);
     }
+}
+
+/// Whether the portable kernel takes V and `q^T G' q` from the mean code `m = q P'` (K D per
+/// token) rather than from the (K x 2K) pair matrix (2 K^2 per token): with more prototypes than
+/// features, as in a codebook, and f32 values. [`wide_var`]'s f64 error grows with
+/// `||p'|| / ||p_j - p_k||` (a few ulps of f64 times that), far below an f32 rounding but not
+/// within the few f64 ulps that f64 inputs get from the pair sums.
+fn wide<E: Elem>(k: usize, d: usize) -> bool {
+    k > d && E::EPSILON >= f64::from(f32::EPSILON)
+}
+
+/// V = q^T Dp q / 2 of one token from its mean code `m = q P'` (D), in K + D operations.
+///
+/// Around the token's most likely prototype `r = p'_j` (`x_k = p'_k - r`),
+/// `V = sigma sum_k q_k ||x_k||^2 - ||sum_k q_k x_k||^2` with `||x_k||^2 = Dp_jk` and
+/// `sum_k q_k x_k = m - sigma r`. The second term is at most `(1 - q_j)` times the first, so
+/// nothing cancels while q is peaked; where more than one bit would, the pair sum is taken (the
+/// f64 identity tests hold every token to 8 ulps).
+fn wide_var<E: Elem>(protos: &Protos<E>, q: &[f64], sigma: f64, m: &[f64]) -> f64 {
+    let (k, d) = (protos.k, protos.d);
+    let j = (0..k).fold(0, |best, l| if q[l] > q[best] { l } else { best });
+    let dp = &protos.pairs[j * 2 * k..j * 2 * k + k];
+    let spread = sigma * q.iter().zip(dp).map(|(q, dp)| q * dp).sum::<f64>();
+    let r = &protos.wide[j * d..(j + 1) * d];
+    let shift: f64 = m
+        .iter()
+        .zip(r)
+        .map(|(m, r)| {
+            let e = m - sigma * r;
+            e * e
+        })
+        .sum();
+    let expanded = spread - shift;
+    if expanded >= 0.5 * spread {
+        return expanded;
+    }
+    let pair = |l: usize| {
+        let row = &protos.pairs[l * 2 * k..l * 2 * k + k];
+        q.iter().zip(row).map(|(q, dp)| q * dp).sum::<f64>()
+    };
+    0.5 * (0..k).map(|l| q[l] * pair(l)).sum::<f64>()
 }
 
 /// d_k = ||h - p_k||^2 of one real token from `hh = ||h-c||^2` and `a_k = (h-c).(p_k-c)`,

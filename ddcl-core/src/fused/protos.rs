@@ -17,6 +17,8 @@ pub(crate) struct Protos<E> {
     pub center: Vec<E>,
     /// P' = P - c, (K, D) row-major.
     pub centred: Vec<E>,
+    /// P' in f64, (K, D) row-major.
+    pub wide: Vec<f64>,
     /// ||p'_k||^2, (K).
     pub norms: Vec<f64>,
     /// Row j is `[ ||p_j - p_l||^2 for l ; p'_j . p'_l for l ]`, (K, 2K): pairwise distances
@@ -67,6 +69,7 @@ impl<E: Elem> Protos<E> {
             d,
             center,
             centred,
+            wide,
             norms,
             pairs,
         }
