@@ -220,8 +220,8 @@ fn wide<E: Elem>(k: usize, d: usize) -> bool {
 /// Around the token's most likely prototype `r = p'_j` (`x_k = p'_k - r`),
 /// `V = sigma sum_k q_k ||x_k||^2 - ||sum_k q_k x_k||^2` with `||x_k||^2 = Dp_jk` and
 /// `sum_k q_k x_k = m - sigma r`. The second term is at most `(1 - q_j)` times the first, so
-/// nothing cancels while q is peaked; where more than one bit would, the pair sum is taken (the
-/// f64 identity tests hold every token to 8 ulps).
+/// nothing cancels while q is peaked; where more than one bit would (a spread q), the weighted
+/// variance is summed from differences instead, in K D operations.
 fn wide_var<E: Elem>(protos: &Protos<E>, q: &[f64], sigma: f64, m: &[f64]) -> f64 {
     let (k, d) = (protos.k, protos.d);
     let j = (0..k).fold(0, |best, l| if q[l] > q[best] { l } else { best });
@@ -240,11 +240,21 @@ fn wide_var<E: Elem>(protos: &Protos<E>, q: &[f64], sigma: f64, m: &[f64]) -> f6
     if expanded >= 0.5 * spread {
         return expanded;
     }
-    let pair = |l: usize| {
-        let row = &protos.pairs[l * 2 * k..l * 2 * k + k];
-        q.iter().zip(row).map(|(q, dp)| q * dp).sum::<f64>()
+    // the weighted variance from differences, `sigma sum_k q_k ||p'_k - m / sigma||^2`: K D
+    // operations, non-negative terms
+    let mean: Vec<f64> = m.iter().map(|m| m / sigma).collect();
+    let around = |l: usize| {
+        let row = &protos.wide[l * d..(l + 1) * d];
+        row.iter()
+            .zip(&mean)
+            .map(|(p, m)| (p - m) * (p - m))
+            .sum::<f64>()
     };
-    0.5 * (0..k).map(|l| q[l] * pair(l)).sum::<f64>()
+    sigma
+        * (0..k)
+            .filter(|&l| q[l] > 0.0)
+            .map(|l| q[l] * around(l))
+            .sum::<f64>()
 }
 
 /// d_k = ||h - p_k||^2 of one real token from `hh = ||h-c||^2` and `a_k = (h-c).(p_k-c)`,
