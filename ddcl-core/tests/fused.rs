@@ -151,8 +151,8 @@ fn results_do_not_depend_on_thread_count() {
     assert_eq!(on(1), on(3));
 }
 
-/// Losses whose OLS and V weights are equal on every token (L_SQ alone; L_SQ = L_OLS + V with
-/// equal weights; q's and d's own gradients): the backward skips its K x K terms, which vanish,
+/// Losses whose OLS and V weights are equal on every token (L_SQ alone; L_OLS + V with equal
+/// weights; with q's own gradient): the backward skips its K x K terms, which vanish,
 /// and must still match the reference graph.
 #[test]
 fn uncoupled_losses_match_reference() {

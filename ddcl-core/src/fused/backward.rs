@@ -166,7 +166,10 @@ fn chunk<E: Elem>(
     // The terms in (g_v - g_ols) vanish exactly where that weight is zero on every token of the
     // chunk (a loss of L_SQ alone, with or without q's own gradient): their two K x K GEMMs are
     // skipped then, not multiplied by zero.
-    let coupled = (0..rows).any(|r| real(r) && loss_grads(r).1 != loss_grads(r).2);
+    let coupled = (0..rows).any(|r| {
+        let (_, g_ols, g_v) = loss_grads(r);
+        real(r) && g_ols != g_v
+    });
     // G' q for every token as one f64 GEMM
     let mut gq = vec![0f64; if coupled { rows * k } else { 0 }];
     if coupled {

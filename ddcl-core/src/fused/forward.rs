@@ -23,9 +23,12 @@ struct Block<E> {
     /// Distances and assignments, (ROWS, K) each.
     d: Vec<f64>,
     q: Vec<f64>,
-    /// q times the pairwise distances and the Gram matrix, (ROWS, 2K); with more prototypes
-    /// than features, `q P'` instead, (ROWS, D).
+    /// q times the pairwise distances and the Gram matrix, (ROWS, 2K); where [`wide`], the
+    /// off-peak mean codes `sum_{k != j} q_k p'_k` instead, (ROWS, D).
     y: Vec<f64>,
+    /// Where [`wide`]: q with each token's most likely prototype `j` zeroed, (ROWS, K), and j.
+    off: Vec<f64>,
+    peak: Vec<usize>,
 }
 
 impl<E: Elem> Block<E> {
@@ -37,6 +40,8 @@ impl<E: Elem> Block<E> {
             d: vec![0.0; ROWS * k],
             q: vec![0.0; ROWS * k],
             y: vec![0.0; ROWS * if wide::<E>(k, d) { d } else { 2 * k }],
+            off: vec![0.0; if wide::<E>(k, d) { ROWS * k } else { 0 }],
+            peak: vec![0; ROWS],
         }
     }
 }
@@ -150,15 +155,22 @@ fn portable_block<E: Elem>(
     }
     let wide = wide::<E>(k, d);
     if wide {
-        // the mean codes q P' of the block, one GEMM of K D per token
-        let q = &blk.q[..rows * k];
+        // the off-peak mean codes of the block, one GEMM of K D per token
+        for r in 0..rows {
+            let (q, off) = (&blk.q[r * k..(r + 1) * k], &mut blk.off[r * k..(r + 1) * k]);
+            let j = (0..k).fold(0, |best, l| if q[l] > q[best] { l } else { best });
+            off.copy_from_slice(q);
+            off[j] = 0.0;
+            blk.peak[r] = j;
+        }
+        let (off, p64) = (&blk.off[..rows * k], &protos.centred_f64);
         matmul(
             &mut blk.y,
             false,
             (rows, d, k),
-            q,
+            off,
             (k, 1),
-            &protos.wide,
+            p64,
             (d, 1),
             1.0,
         );
@@ -183,7 +195,7 @@ fn portable_block<E: Elem>(
         let a = &blk.a[r * k..(r + 1) * k];
         let sigma = q.iter().sum();
         let (var, qgq) = if wide {
-            (wide_var(protos, q, sigma, y), y.iter().map(|v| v * v).sum())
+            wide_var(protos, q, sigma, blk.peak[r], y)
         } else {
             (
                 0.5 * q.iter().zip(&y[..k]).map(|(q, y)| q * y).sum::<f64>(),
@@ -206,55 +218,66 @@ fn portable_block<E: Elem>(
     }
 }
 
-/// Whether the portable kernel takes V and `q^T G' q` from the mean code `m = q P'` (K D per
-/// token) rather than from the (K x 2K) pair matrix (2 K^2 per token): with more prototypes than
-/// features, as in a codebook, and f32 values. [`wide_var`]'s f64 error grows with
-/// `||p'|| / ||p_j - p_k||` (a few ulps of f64 times that), far below an f32 rounding but not
-/// within the few f64 ulps that f64 inputs get from the pair sums.
+/// Whether the portable kernel takes V and `q^T G' q` from the off-peak mean code (K D per
+/// token, [`wide_var`]) rather than from the (K x 2K) pair matrix (2 K^2 per token): with more
+/// prototypes than features, as in a codebook, and f32 values. f64 inputs keep the pair sums,
+/// whose every term is non-negative.
 fn wide<E: Elem>(k: usize, d: usize) -> bool {
     k > d && E::EPSILON >= f64::from(f32::EPSILON)
 }
 
-/// V = q^T Dp q / 2 of one token from its mean code `m = q P'` (D), in K + D operations.
+/// `(V, q^T G' q)` of one token from its most likely prototype `j` and its off-peak mean code
+/// `o = sum_{k != j} q_k p'_k` (D), in K + D operations.
 ///
-/// Around the token's most likely prototype `r = p'_j` (`x_k = p'_k - r`),
-/// `V = sigma sum_k q_k ||x_k||^2 - ||sum_k q_k x_k||^2` with `||x_k||^2 = Dp_jk` and
-/// `sum_k q_k x_k = m - sigma r`. The second term is at most `(1 - q_j)` times the first, so
-/// nothing cancels while q is peaked; where more than one bit would (a spread q), the weighted
-/// variance is summed from differences instead, in K D operations.
-fn wide_var<E: Elem>(protos: &Protos<E>, q: &[f64], sigma: f64, m: &[f64]) -> f64 {
+/// Around `r = p'_j` (`x_k = p'_k - r`, `x_j = 0`),
+/// `V = q^T Dp q / 2 = sigma sum_k q_k ||x_k||^2 - ||sum_k q_k x_k||^2` with
+/// `||x_k||^2 = Dp_jk` and `sum_k q_k x_k = o - (sum_{k != j} q_k) r`. Both come from the off-peak
+/// weights alone, so their rounding shrinks with them as q peaks, and the second term is at
+/// most `1 - q_j / sigma` times the first (Cauchy-Schwarz): nothing cancels while q is peaked.
+/// Where more than one bit would (a spread q), the weighted variance is summed from
+/// differences instead, in K D operations. `q^T G' q = ||o + q_j r||^2`.
+fn wide_var<E: Elem>(protos: &Protos<E>, q: &[f64], sigma: f64, j: usize, o: &[f64]) -> (f64, f64) {
     let (k, d) = (protos.k, protos.d);
-    let j = (0..k).fold(0, |best, l| if q[l] > q[best] { l } else { best });
     let dp = &protos.pairs[j * 2 * k..j * 2 * k + k];
     let spread = sigma * q.iter().zip(dp).map(|(q, dp)| q * dp).sum::<f64>();
-    let r = &protos.wide[j * d..(j + 1) * d];
-    let shift: f64 = m
+    let r = &protos.centred_f64[j * d..(j + 1) * d];
+    // the off-peak weight summed, not `sigma - q_j`, which would cancel as q peaks
+    let rest: f64 = q
         .iter()
-        .zip(r)
-        .map(|(m, r)| {
-            let e = m - sigma * r;
-            e * e
-        })
+        .enumerate()
+        .filter(|&(l, _)| l != j)
+        .map(|(_, q)| q)
         .sum();
+    let (mut shift, mut qgq) = (0f64, 0f64);
+    for (o, r) in o.iter().zip(r) {
+        let (e, m) = (o - rest * r, o + q[j] * r);
+        shift += e * e;
+        qgq += m * m;
+    }
     let expanded = spread - shift;
     if expanded >= 0.5 * spread {
-        return expanded;
+        return (expanded, qgq);
     }
-    // the weighted variance from differences, `sigma sum_k q_k ||p'_k - m / sigma||^2`: K D
-    // operations, non-negative terms
-    let mean: Vec<f64> = m.iter().map(|m| m / sigma).collect();
+    // the weighted variance from differences, `sigma sum_k q_k ||p'_k - m / sigma||^2` with
+    // `m = o + q_j r`: K D operations, non-negative terms
+    let mean: Vec<f64> = o
+        .iter()
+        .zip(r)
+        .map(|(o, r)| (o + q[j] * r) / sigma)
+        .collect();
     let around = |l: usize| {
-        let row = &protos.wide[l * d..(l + 1) * d];
+        let row = &protos.centred_f64[l * d..(l + 1) * d];
         row.iter()
             .zip(&mean)
             .map(|(p, m)| (p - m) * (p - m))
             .sum::<f64>()
     };
-    sigma
+    let var = sigma
         * (0..k)
             .filter(|&l| q[l] > 0.0)
             .map(|l| q[l] * around(l))
-            .sum::<f64>()
+            .sum::<f64>();
+    (var, qgq)
 }
 
 /// d_k = ||h - p_k||^2 of one real token from `hh = ||h-c||^2` and `a_k = (h-c).(p_k-c)`,
@@ -289,7 +312,8 @@ struct Sums {
     sigma: f64,
     /// L_SQ = sum_k q_k d_k.
     l_sq: f64,
-    /// V = q^T Dp q / 2, pairwise distances Dp: non-negative terms, nothing cancels.
+    /// V = q^T Dp q / 2, pairwise distances Dp: from non-negative terms (where [`wide`],
+    /// from [`wide_var`]).
     var: f64,
     /// q^T G' q, Gram matrix G' of the centred prototypes.
     qgq: f64,
@@ -317,4 +341,90 @@ fn losses<E: Elem>(protos: &Protos<E>, h: &[E], p: &[E], hh: f64, q: &[f64], s: 
         expanded
     };
     [s.l_sq, l_ols, s.var]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `q^T Dp q / 2` and `q^T G' q` as the pair matrix gives them.
+    fn pair_sums(protos: &Protos<f32>, q: &[f64]) -> (f64, f64) {
+        let k = protos.k;
+        let row = |l: usize, off: usize| {
+            let r = &protos.pairs[l * 2 * k + off..l * 2 * k + off + k];
+            q.iter().zip(r).map(|(q, v)| q * v).sum::<f64>()
+        };
+        let var = 0.5 * (0..k).map(|l| q[l] * row(l, 0)).sum::<f64>();
+        (var, (0..k).map(|l| q[l] * row(l, k)).sum())
+    }
+
+    /// `wide_var` of `q` (normalised) against the pair sums, to a relative `1e-9` of each: far
+    /// below an f32 rounding (1.2e-7). Not to f64 ulps: `wide_var` works in the frame of the
+    /// centred prototypes as f32 rounds them, the pair matrix from raw differences where its
+    /// expansion cancels.
+    fn agrees(protos: &Protos<f32>, q: &[f64], what: &str) {
+        let (k, d) = (protos.k, protos.d);
+        let sigma: f64 = q.iter().sum();
+        let j = (0..k).fold(0, |b, l| if q[l] > q[b] { l } else { b });
+        let o: Vec<f64> = (0..d)
+            .map(|i| {
+                (0..k)
+                    .filter(|&l| l != j)
+                    .map(|l| q[l] * protos.centred_f64[l * d + i])
+                    .sum()
+            })
+            .collect();
+        let (var, qgq) = wide_var(protos, q, sigma, j, &o);
+        let (want_var, want_qgq) = pair_sums(protos, q);
+        assert!(
+            (var - want_var).abs() <= 1e-9 * want_var,
+            "{what}: V {var} vs {want_var}"
+        );
+        assert!(
+            (qgq - want_qgq).abs() <= 1e-9 * want_qgq,
+            "{what}: q'G'q {qgq} vs {want_qgq}"
+        );
+    }
+
+    /// The weight off the peak pointing one way (two close prototypes far from the peak's):
+    /// the expansion would lose more than a bit, so the differences are summed.
+    #[test]
+    fn wide_var_sums_differences_where_the_expansion_cancels() {
+        let p = [0.0f32, 0.0, 10.0, 0.0, 10.0, 0.1, -3.0, 5.0];
+        let protos = Protos::new(&p, 4, 2);
+        let q = [0.34, 0.33, 0.32, 0.01];
+        let spread: f64 = (0..4).map(|l| q[l] * protos.pairs[l]).sum();
+        let x: Vec<f64> = (0..2)
+            .map(|i| (0..4).map(|l| q[l] * (p[l * 2 + i] - p[i]) as f64).sum())
+            .collect();
+        let shift = x[0] * x[0] + x[1] * x[1];
+        assert!(
+            spread - shift < 0.5 * spread,
+            "the case must take the fallback"
+        );
+        agrees(&protos, &q, "coherent");
+    }
+
+    /// A spread q and qs peaked to 1e-12 and to 1e-30 off the peak (the expansion around the
+    /// peak, whose rounding shrinks with the off-peak weight).
+    #[test]
+    fn wide_var_matches_the_pair_sums() {
+        let (k, d) = (40, 3);
+        let p: Vec<f32> = (0..k * d)
+            .map(|i| ((i * 7919 % 1000) as f32 / 100.0 - 5.0) + 30.0)
+            .collect();
+        let protos = Protos::new(&p, k, d);
+        let spread: Vec<f64> = (0..k).map(|l| 1.0 + (l % 5) as f64).collect();
+        for off in [None, Some(1e-12), Some(1e-30)] {
+            let mut q: Vec<f64> = match off {
+                None => spread.clone(),
+                Some(e) => (0..k)
+                    .map(|l| if l == 17 { 1.0 } else { e * spread[l] })
+                    .collect(),
+            };
+            let sigma: f64 = q.iter().sum();
+            q.iter_mut().for_each(|v| *v /= sigma);
+            agrees(&protos, &q, &format!("{off:?}"));
+        }
+    }
 }

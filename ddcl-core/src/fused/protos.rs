@@ -18,7 +18,7 @@ pub(crate) struct Protos<E> {
     /// P' = P - c, (K, D) row-major.
     pub centred: Vec<E>,
     /// P' in f64, (K, D) row-major.
-    pub wide: Vec<f64>,
+    pub centred_f64: Vec<f64>,
     /// ||p'_k||^2, (K).
     pub norms: Vec<f64>,
     /// Row j is `[ ||p_j - p_l||^2 for l ; p'_j . p'_l for l ]`, (K, 2K): pairwise distances
@@ -41,8 +41,8 @@ impl<E: Elem> Protos<E> {
             centred.extend(row.iter().zip(&center).map(|(&v, &c)| v - c));
         }
         // G' of the centred prototypes as the kernels see them, in f64
-        let wide: Vec<f64> = centred.iter().map(|v| v.to_f64()).collect();
-        let g = gram(&wide, k, d);
+        let centred_f64: Vec<f64> = centred.iter().map(|v| v.to_f64()).collect();
+        let g = gram(&centred_f64, k, d);
         let raw = |j: usize| &p[j * d..(j + 1) * d];
         let mut pairs = vec![0f64; 2 * k * k];
         for j in 0..k {
@@ -69,7 +69,7 @@ impl<E: Elem> Protos<E> {
             d,
             center,
             centred,
-            wide,
+            centred_f64,
             norms,
             pairs,
         }

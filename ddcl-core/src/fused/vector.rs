@@ -11,7 +11,8 @@ pub(crate) trait Vectorised: Elem {
     type Vector: Sync;
     /// The vectorised kernel's layout of `protos`, when this CPU runs one for this type and K.
     fn vector(protos: &Protos<Self>) -> Option<Self::Vector>;
-    /// One block of the forward on the vectorised kernel; same results as the portable one.
+    /// One block of the forward on the vectorised kernel; the portable one's results up to
+    /// rounding.
     fn vector_block(
         v: &Self::Vector,
         protos: &Protos<Self>,
