@@ -112,9 +112,13 @@ fn panel(
         .y_label_area_size(60)
         .build_cartesian_2d(0.0..x1, (y0 - pad)..(y1 + pad))
         .map_err(plot_err)?;
+    // steps as integers; no fine grid and light bands, so that five overlapping bands stay
+    // readable (looked at rendered: at 0.2 they merged into one block)
     c.configure_mesh()
         .x_desc("step")
         .y_desc(y)
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .light_line_style(TRANSPARENT)
         .draw()
         .map_err(plot_err)?;
     for (i, (name, b)) in series.iter().enumerate() {
@@ -126,7 +130,7 @@ fn panel(
             .collect();
         c.draw_series(std::iter::once(Polygon::new(
             outline,
-            colour.mix(0.2).filled(),
+            colour.mix(0.08).filled(),
         )))
         .map_err(plot_err)?;
         c.draw_series(LineSeries::new(
