@@ -72,14 +72,14 @@ pub use hier::results::{DocumentStats, HierResults, HierRow, Line, ScalingFit, S
 pub use kmeans::{kmeans, KMeans};
 pub use methods::{auto_tau, FitConfig, Fitted, Method, Tau};
 pub use metrics::{accuracy, ari, hungarian_accuracy, mean_std, nmi};
-pub use outdir::{check_out, replace_dir};
-pub use pipeline::{run, run_codebook, run_hier};
+pub use outdir::{check_out, partial_of, remove_partial, replace_dir};
+pub use pipeline::{run, run_codebook, run_codebook_with, run_hier};
 pub use probe::{probe, standardise, CvScores, Logistic, ProbeConfig, ProbeFit, ProbeRecord};
 pub use progress::{progress, Progress, LINE_EVERY};
 pub use report::{markdown, plots};
 pub use results::{
-    ClusterRow, DatasetInfo, IdentityRow, InterpretPage, JointRow, Machine, ProbeRow, Results,
-    SpeedRow, SplitInfo, StatsInfo, SweepRow, TabularRow, SCHEMA,
+    ClusterRow, DatasetInfo, IdentityRow, ImagePages, InterpretPage, JointRow, Machine, ProbeRow,
+    Results, SpeedRow, SplitInfo, StatsInfo, SweepRow, TabularRow, SCHEMA,
 };
 pub use speed::speed;
 pub use states::States;

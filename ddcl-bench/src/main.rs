@@ -121,13 +121,17 @@ enum Command {
     /// steps, utilisation and MSE on a fixed held-out batch. Writes results.json (schema
     /// `ddcl-bench/2`, its `codebook` section: the config, one row per method, K and seed with
     /// its curves), report.md (the table, means over the seeds) and codebook.svg (the curves)
-    /// into --out.
+    /// into --out; after each run, the runs finished so far into <out>.partial (removed at the
+    /// end), so that a stopped experiment keeps them.
     ///
     /// Reads Fashion-MNIST's IDX files from the config's `data` folder, else
     /// $DDCL_DATA/fashion-mnist (`bash scripts/setup.sh data` fetches them). Every setting is
     /// range-checked when the config is read, naming the key (`codes[0] must be >= 1, got 0`).
-    /// The default run (18 runs of 1,000 steps) extrapolates to 3-4 hours on two CPU cores
-    /// from a measured reduced run (K = 256, 300 steps, five quantisers: 1,224 s).
+    ///
+    /// The default config (configs/codebook.yaml) is the protocol at K = 256 with DDCL with
+    /// every remedy, hard VQ with every remedy and FSQ: 1,000 steps each, under 10 minutes
+    /// on two CPU cores. The whole protocol, every DDCL variant and plain VQ at K = 256 and
+    /// 1024: --config configs/codebook-full.yaml (about 1.5 hours a seed on two cores).
     #[command(verbatim_doc_comment)]
     Codebook(CodebookArgs),
     /// The paper's claims, measured, each beside the paper's figure with a verdict.
@@ -159,7 +163,9 @@ struct CodebookArgs {
     #[arg(long, default_value = "configs/codebook.yaml")]
     config: PathBuf,
     /// Output folder for results.json, report.md and codebook.svg; checked before any work and
-    /// replaced whole, as the comparison's.
+    /// replaced whole, as the comparison's. After each run (method, K, seed) the runs finished
+    /// so far are written the same way to `<out>.partial` (replacing an earlier stopped
+    /// experiment's), which is removed when all are done.
     #[arg(long, default_value = "runs/codebook")]
     out: PathBuf,
     /// The full run: at least three seeds (the config's, then the next unused integers).
@@ -250,9 +256,13 @@ fn codebook(args: CodebookArgs) -> ddcl_bench::Result<()> {
     if args.large {
         cfg = cfg.large();
     }
+    let partial = ddcl_bench::partial_of(&args.out)?;
+    ddcl_bench::check_out(&partial)?;
     experiment(&args.out, "results.json, report.md, codebook.svg", || {
-        ddcl_bench::run_codebook(cfg)
-    })
+        ddcl_bench::run_codebook_with(cfg, |so_far| ddcl_bench::write(so_far, &partial))
+    })?;
+    // the whole results are in --out now
+    ddcl_bench::remove_partial(&partial)
 }
 
 fn run(args: Args) -> ddcl_bench::Result<()> {

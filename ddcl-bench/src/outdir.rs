@@ -18,9 +18,27 @@ fn is_output(name: &str) -> bool {
     matches!(name, "results.json" | "report.md" | "interpret.html") || name.ends_with(".svg")
 }
 
+/// The folder a run writes into its output folder, and what it holds: the image pages.
+const PAGES: &str = "interpret-images";
+
+/// Whether `dir`, a folder named [`PAGES`], holds only what a run writes there
+/// (`index.html` and PNGs).
+fn is_pages(dir: &Path) -> Result<bool> {
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let file = entry.file_type().map_err(|e| Error::io(dir, e))?.is_file();
+        if !(file && (name == "index.html" || name.ends_with(".png"))) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// Checks, before any work, that `out` can be written: its parent can be created and written
 /// (a folder is created and removed there), and `out` is absent, empty, or a previous run's
-/// output (only `results.json`, `report.md`, `interpret.html` and `*.svg`).
+/// output (only `results.json`, `report.md`, `interpret.html`, `*.svg` and the folder
+/// `interpret-images` of `index.html` and PNGs).
 ///
 /// ```
 /// # let dir = tempfile::tempdir()?;
@@ -38,8 +56,9 @@ pub fn check_out(out: &Path) -> Result<()> {
         for entry in std::fs::read_dir(out).map_err(|e| Error::io(out, e))? {
             let entry = entry.map_err(|e| Error::io(out, e))?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            let file = entry.file_type().map_err(|e| Error::io(out, e))?.is_file();
-            if !(file && is_output(&name)) {
+            let kind = entry.file_type().map_err(|e| Error::io(out, e))?;
+            let pages = kind.is_dir() && name == PAGES && is_pages(&entry.path())?;
+            if !(pages || kind.is_file() && is_output(&name)) {
                 return Err(Error::output(
                     out,
                     format!(
@@ -132,6 +151,40 @@ fn sync_parent(out: &Path) -> Result<()> {
         d.sync_all().ok();
     }
     Ok(())
+}
+
+/// `<out>.partial`, beside `out`: where an experiment keeps the runs it finished so far
+/// (written as `out` is, with [`replace_dir`]; see [`remove_partial`]).
+///
+/// ```
+/// let p = ddcl_bench::partial_of("runs/codebook".as_ref())?;
+/// assert!(p.ends_with("runs/codebook.partial") && p.is_absolute());
+/// # Ok::<(), ddcl_bench::Error>(())
+/// ```
+pub fn partial_of(out: &Path) -> Result<PathBuf> {
+    let abs = std::path::absolute(out).map_err(|e| Error::io(out, e))?;
+    let mut name = abs.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    Ok(abs.with_file_name(name))
+}
+
+/// Removes the partial results at `partial` once the whole results are written; nothing to do
+/// when no run finished (none was written).
+///
+/// ```
+/// # let dir = tempfile::tempdir()?;
+/// let partial = dir.path().join("run.partial");
+/// ddcl_bench::remove_partial(&partial)?; // absent: fine
+/// std::fs::create_dir(&partial)?;
+/// ddcl_bench::remove_partial(&partial)?;
+/// assert!(!partial.exists());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn remove_partial(partial: &Path) -> Result<()> {
+    match std::fs::remove_dir_all(partial) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(partial, e)),
+        _ => Ok(()),
+    }
 }
 
 /// The folder `out` lies in (`.` for a bare name); an error when `out` names no folder (`.`,

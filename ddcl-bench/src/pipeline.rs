@@ -7,6 +7,7 @@ use ddcl_readout::yaml::Validated;
 
 use crate::alloc::peak_rss_mib;
 use crate::codebook::config::CodebookConfig;
+use crate::codebook::results::CodebookResults;
 use crate::config::BenchConfig;
 use crate::data::{load, split, Dataset};
 use crate::encoders::Encoders;
@@ -54,6 +55,9 @@ pub fn run(cfg: BenchConfig) -> Result<Results> {
         if results.interpret.is_none() {
             results.interpret = crate::protocol::interpret::run(&ctx, &set)?;
         }
+        if results.interpret_images.is_none() {
+            results.interpret_images = crate::protocol::interpret::run_images(&ctx, &set)?;
+        }
     }
     let ctx = Context {
         cfg: &cfg,
@@ -89,16 +93,37 @@ pub fn run(cfg: BenchConfig) -> Result<Results> {
 /// # Ok::<(), ddcl_bench::Error>(())
 /// ```
 pub fn run_codebook(cfg: CodebookConfig) -> Result<Results> {
+    run_codebook_with(cfg, |_| Ok(()))
+}
+
+/// [`run_codebook`], showing `partial` the results of the runs finished so far after each
+/// run (one method, K and seed), e.g. to write them where a killed experiment leaves them;
+/// an error from `partial` ends the experiment.
+///
+/// ```no_run
+/// let cfg = ddcl_bench::CodebookConfig::from_yaml_file("configs/codebook.yaml".as_ref())?;
+/// let partial = std::path::Path::new("runs/codebook.partial");
+/// let results = ddcl_bench::run_codebook_with(cfg, |so_far| ddcl_bench::write(so_far, partial))?;
+/// # Ok::<(), ddcl_bench::Error>(())
+/// ```
+pub fn run_codebook_with(
+    cfg: CodebookConfig,
+    mut partial: impl FnMut(&Results) -> Result<()>,
+) -> Result<Results> {
     run_clock();
     let started = Instant::now();
     Validated::check(&cfg)?;
-    let mut results = Results::new(None);
-    let (section, info) = codebook::run(&cfg)?;
-    results.datasets.push(info);
-    results.codebook = Some(section);
-    results.seconds = started.elapsed().as_secs_f64();
-    results.peak_rss_mib = peak_rss_mib();
-    Ok(results)
+    let assemble = |section: &CodebookResults, info: &DatasetInfo| {
+        let mut results = Results::new(None);
+        results.datasets.push(info.clone());
+        results.codebook = Some(section.clone());
+        results.seconds = started.elapsed().as_secs_f64();
+        results.peak_rss_mib = peak_rss_mib();
+        results
+    };
+    let (section, info) =
+        codebook::run(&cfg, &mut |section, info| partial(&assemble(section, info)))?;
+    Ok(assemble(&section, &info))
 }
 
 /// The identity over every training run of the comparison: protocols 3, 4 and 5.

@@ -240,6 +240,15 @@ pub fn markdown(r: &Results) -> String {
             p.file, p.file, p.sentences, p.dataset, p.method, p.seed
         );
     }
+    if let Some(p) = &r.interpret_images {
+        let _ = writeln!(
+            s,
+            "\n## What the prototypes learned on images\n\n[{}/index.html]({}/index.html): {} \
+             test images of {} with each patch tinted by its prototype of `{}` (seed {}'s fit), \
+             and each prototype's top patches.\n",
+            p.folder, p.folder, p.images, p.dataset, p.method, p.seed
+        );
+    }
     if let Some(c) = &r.codebook {
         s.push_str(&crate::codebook::table::markdown(c));
     }

@@ -60,6 +60,10 @@ pub struct Results {
     /// method on the first text dataset; absent without either.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub interpret: Option<InterpretPage>,
+    /// The pages of what the prototypes learned on images (`interpret-images/index.html` and
+    /// its PNGs), for the first DDCL method on the first image dataset; absent without either.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interpret_images: Option<ImagePages>,
     /// The codebook experiment (`ddcl-bench codebook`; absent in the comparison's runs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub codebook: Option<CodebookResults>,
@@ -125,6 +129,7 @@ impl Results {
             tabular: Vec::new(),
             speed: Vec::new(),
             interpret: None,
+            interpret_images: None,
             codebook: None,
             hier: None,
             claims: None,
@@ -161,6 +166,43 @@ pub struct InterpretPage {
     /// The page itself (written beside results.json, not into it).
     #[serde(skip)]
     pub html: String,
+}
+
+/// The image pages of what the prototypes learned that a run wrote: whose prototypes, on
+/// which test images (see `protocol::interpret`), drawn into `folder` by
+/// [`ddcl_readout::interpret::write_image_pages`].
+///
+/// ```
+/// let pages = ddcl_bench::ImagePages {
+///     dataset: "fashion_mnist".into(), method: "ddcl:8:mixture".into(), seed: 0, images: 12,
+///     folder: "interpret-images".into(), seconds: 2.0, prototypes: 8,
+///     assigned: Vec::new(), info: Default::default(),
+/// };
+/// assert!(!serde_json::to_string(&pages)?.contains("\"assigned\":")); // not in results.json
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, Serialize)]
+pub struct ImagePages {
+    /// The dataset.
+    pub dataset: String,
+    /// The DDCL method whose prototypes it shows.
+    pub method: String,
+    /// The seed whose training split fitted them and whose test images it shows.
+    pub seed: u64,
+    /// Images shown.
+    pub images: usize,
+    /// The pages' folder in the output folder (`index.html` there).
+    pub folder: String,
+    /// Seconds to fit the prototypes and assign the images' patches.
+    pub seconds: f64,
+    /// K, the prototypes shown.
+    pub prototypes: usize,
+    /// Each image's patch assignments (drawn beside results.json, not into it).
+    #[serde(skip)]
+    pub assigned: Vec<ddcl_readout::interpret::AssignedImage>,
+    /// The index page's title and notes.
+    #[serde(skip)]
+    pub info: ddcl_readout::interpret::PageInfo,
 }
 
 fn git_revision() -> Option<String> {
@@ -251,7 +293,7 @@ impl Default for StatsInfo {
 }
 
 /// A dataset as sampled for the run.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct DatasetInfo {
     /// Name.
     pub name: String,
@@ -272,7 +314,7 @@ pub struct DatasetInfo {
 }
 
 /// One seed's train/test split of a dataset.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct SplitInfo {
     /// The seed.
     pub seed: u64,

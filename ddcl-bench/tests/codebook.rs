@@ -84,6 +84,44 @@ fn fixture() -> tempfile::TempDir {
     dir
 }
 
+/// After each run the results so far are shown to the caller: one more row each time, the
+/// last call's rows those of the returned results.
+#[test]
+fn partial_results_grow_by_one_row_per_run() {
+    let dir = fixture();
+    let cfg = CodebookConfig::from_yaml(&tiny(dir.path())).unwrap();
+    let mut seen = Vec::new();
+    let results = ddcl_bench::run_codebook_with(cfg, |so_far| {
+        let rows = &so_far.codebook.as_ref().unwrap().rows;
+        seen.push(rows.iter().map(|r| r.method.clone()).collect::<Vec<_>>());
+        Ok(())
+    })
+    .unwrap();
+    let all: Vec<String> = ["d", "d-all", "v", "v-ema", "f"].map(String::from).into();
+    let expected: Vec<Vec<String>> = (1..=all.len()).map(|n| all[..n].to_vec()).collect();
+    assert_eq!(seen, expected);
+    let last = &results.codebook.unwrap().rows;
+    assert_eq!(last.len(), all.len());
+}
+
+/// A failing partial write ends the experiment with that error.
+#[test]
+fn a_failing_partial_write_ends_the_run() {
+    let dir = fixture();
+    let cfg = CodebookConfig::from_yaml(&tiny(dir.path())).unwrap();
+    let mut calls = 0;
+    let e = ddcl_bench::run_codebook_with(cfg, |_| {
+        calls += 1;
+        Err(Error::Config("disk full".into()))
+    })
+    .unwrap_err();
+    assert_eq!(
+        (calls, e.to_string().contains("disk full")),
+        (1, true),
+        "{e}"
+    );
+}
+
 #[test]
 fn a_tiny_run_writes_every_methods_rows_the_table_and_the_plot() {
     let dir = fixture();
@@ -98,6 +136,10 @@ fn a_tiny_run_writes_every_methods_rows_the_table_and_the_plot() {
         .status()
         .unwrap();
     assert!(status.success());
+    assert!(
+        !dir.path().join("run.partial").exists(),
+        "the partial results are removed at the end"
+    );
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
     assert_eq!(json["schema"], "ddcl-bench/2");
@@ -242,9 +284,21 @@ fn bad_settings_are_typed_errors_naming_the_key() {
     assert!(e.to_string().contains("`d` is given twice"), "{e}");
 }
 
+/// The default: the protocol at K = 256 with the three quantisers of the target.
 #[test]
-fn the_shipped_config_reads() {
+fn the_shipped_default_config_reads() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/codebook.yaml");
+    let cfg = CodebookConfig::from_yaml_file(&path).unwrap();
+    assert_eq!((cfg.iterations, cfg.batch_size, cfg.lr), (1000, 128, 3e-4));
+    assert_eq!((cfg.codes.clone(), cfg.seeds.clone()), (vec![256], vec![0]));
+    let names: Vec<&str> = cfg.methods.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["ddcl-all", "vq-ema-kmeans-expiry", "fsq-8-6-5"]);
+}
+
+/// The whole protocol: every DDCL variant, both VQs and FSQ at K = 256 and 1024.
+#[test]
+fn the_shipped_full_config_reads() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/codebook-full.yaml");
     let cfg = CodebookConfig::from_yaml_file(&path).unwrap();
     assert_eq!((cfg.iterations, cfg.batch_size, cfg.lr), (1000, 128, 3e-4));
     assert_eq!(

@@ -308,6 +308,31 @@ fn every_protocol_runs_and_writes_json_report_and_plots() {
     assert_eq!(html.matches("class=\"sentence\"").count(), page.sentences);
     assert_eq!(html.matches("class=\"proto\"").count(), 4);
     assert!(report.contains("[interpret.html](interpret.html)"));
+    // and on the first image dataset: a picture per test image, a strip per prototype
+    let pages = r
+        .interpret_images
+        .as_ref()
+        .expect("an image dataset and a DDCL method: pages");
+    assert_eq!((pages.dataset.as_str(), pages.prototypes), ("shapes", 4));
+    assert!((1..=12).contains(&pages.images));
+    assert_eq!(json["interpret_images"]["folder"], "interpret-images");
+    assert!(json["interpret_images"].get("assigned").is_none());
+    let folder = out.join("interpret-images");
+    let index = std::fs::read_to_string(folder.join("index.html")).unwrap();
+    assert!(index.contains("shapes: what the prototypes of ddcl:4:mixture learned"));
+    for i in 0..pages.images {
+        assert!(
+            folder.join(format!("image-{i:03}.png")).exists(),
+            "image {i}"
+        );
+    }
+    for p in 0..4 {
+        assert!(
+            folder.join(format!("prototype-{p}.png")).exists(),
+            "strip {p}"
+        );
+    }
+    assert!(report.contains("[interpret-images/index.html](interpret-images/index.html)"));
     // intervals, n and SE per cell; the paired table with its verdicts
     for needle in [
         "reviews (n = 42)",

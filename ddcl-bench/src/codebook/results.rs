@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::codebook::config::CodebookConfig;
 
 /// What the codebook experiment measured, with its configuration as run.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct CodebookResults {
     /// The configuration, as run (after `--full`, `--large`, `--seed`).
     pub config: CodebookConfig,

@@ -11,8 +11,12 @@ use crate::error::{Error, Result};
 use crate::results::DatasetInfo;
 
 /// Runs every method at each of its codebook sizes and each seed; returns the rows and the
-/// description of the images used.
-pub fn run(cfg: &CodebookConfig) -> Result<(CodebookResults, DatasetInfo)> {
+/// description of the images used. `on_row` sees the rows finished so far after each run (for
+/// writing partial results); its error ends the experiment.
+pub fn run(
+    cfg: &CodebookConfig,
+    on_row: &mut dyn FnMut(&CodebookResults, &DatasetInfo) -> Result<()>,
+) -> Result<(CodebookResults, DatasetInfo)> {
     let dir = cfg.data_dir();
     let train = Images::fashion(&dir, "train")?;
     let test = Images::fashion(&dir, "t10k")?;
@@ -36,29 +40,29 @@ pub fn run(cfg: &CodebookConfig) -> Result<(CodebookResults, DatasetInfo)> {
         test_count,
         curve_count: cfg.eval_batch.min(test.len()),
     };
-    let mut rows = Vec::new();
+    let info = describe(&train, &test, test_count);
+    let mut results = CodebookResults {
+        config: cfg.clone(),
+        train_images: train.len(),
+        test_images: test_count,
+        curve_images: data.curve_count,
+        grid: [train.height / 4, train.width / 4],
+        rows: Vec::new(),
+    };
     for &codes in &cfg.codes {
         for method in &cfg.methods {
             if !method.sizes(&cfg.codes).contains(&codes) {
                 continue;
             }
             for &seed in &cfg.seeds {
-                rows.push(train_one(cfg, &data, method, codes, seed)?);
+                results
+                    .rows
+                    .push(train_one(cfg, &data, method, codes, seed)?);
+                on_row(&results, &info)?;
             }
         }
     }
-    let info = describe(&train, &test, test_count);
-    Ok((
-        CodebookResults {
-            config: cfg.clone(),
-            train_images: train.len(),
-            test_images: test_count,
-            curve_images: data.curve_count,
-            grid: [train.height / 4, train.width / 4],
-            rows,
-        },
-        info,
-    ))
+    Ok((results, info))
 }
 
 /// The images as used: every training image, the test images measured.
