@@ -129,9 +129,9 @@ enum Command {
     /// range-checked when the config is read, naming the key (`codes[0] must be >= 1, got 0`).
     ///
     /// The default config (configs/codebook.yaml) is the protocol at K = 256 with DDCL with
-    /// every remedy, hard VQ with every remedy and FSQ: 1,000 steps each, under 10 minutes
-    /// on two CPU cores. The whole protocol, every DDCL variant and plain VQ at K = 256 and
-    /// 1024: --config configs/codebook-full.yaml (about 1.5 hours a seed on two cores).
+    /// every remedy, hard VQ with every remedy and FSQ: 1,000 steps each, 504 s on two CPU
+    /// cores. The whole protocol, every DDCL variant and plain VQ at K = 256 and
+    /// 1024: --config configs/codebook-full.yaml (about 2 hours a seed on two cores).
     #[command(verbatim_doc_comment)]
     Codebook(CodebookArgs),
     /// The paper's claims, measured, each beside the paper's figure with a verdict.
