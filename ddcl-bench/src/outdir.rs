@@ -18,8 +18,8 @@ fn is_output(name: &str) -> bool {
     matches!(name, "results.json" | "report.md" | "interpret.html") || name.ends_with(".svg")
 }
 
-/// The folder a run writes into its output folder, and what it holds: the image pages.
-const PAGES: &str = "interpret-images";
+/// The one folder a run writes into its output folder: the image pages.
+pub(crate) const PAGES: &str = "interpret-images";
 
 /// Whether `dir`, a folder named [`PAGES`], holds only what a run writes there
 /// (`index.html` and PNGs).

@@ -12,6 +12,17 @@ use ddcl_core::{
 
 const BACKENDS: [Backend; 2] = [Backend::Reference, Backend::Fused];
 
+/// The mean L_SQ of `h` against `p` at tau = 1 on each of [`BACKENDS`].
+fn l_sq_per_backend(h: &Tensor, p: &Tensor) -> Vec<f64> {
+    BACKENDS
+        .iter()
+        .map(|&backend| {
+            let a = assign(h, None, p, &config(1.0, backend)).unwrap();
+            a.losses.sq.to_scalar::<f64>().unwrap()
+        })
+        .collect()
+}
+
 #[test]
 fn tiny_temperatures_are_refused() {
     // were accepted, and the reference path returned NaN q and losses
@@ -61,13 +72,7 @@ fn inputs_whose_distances_overflow_are_refused_by_both_backends() {
         h.to_dtype(DType::F64).unwrap(),
         p.to_dtype(DType::F64).unwrap(),
     );
-    let sq: Vec<f64> = BACKENDS
-        .iter()
-        .map(|&b| {
-            let a = assign(&h, None, &p, &config(1.0, b)).unwrap();
-            a.losses.sq.to_scalar::<f64>().unwrap()
-        })
-        .collect();
+    let sq = l_sq_per_backend(&h, &p);
     assert!(
         sq[0].is_finite() && (sq[0] - sq[1]).abs() <= 1e-12 * sq[1],
         "{sq:?}"
@@ -90,13 +95,7 @@ fn f64_inputs_whose_loss_sums_overflow_are_refused_by_both_backends() {
     }
     // one token's terms fit: accepted, finite and equal on both backends
     let h1 = h.narrow(0, 0, 1).unwrap().narrow(1, 0, 1).unwrap();
-    let sq: Vec<f64> = BACKENDS
-        .iter()
-        .map(|&backend| {
-            let a = assign(&h1, None, &p, &config(1.0, backend)).unwrap();
-            a.losses.sq.to_scalar::<f64>().unwrap()
-        })
-        .collect();
+    let sq = l_sq_per_backend(&h1, &p);
     assert!(sq.iter().all(|x| x.is_finite()) && sq[0] == sq[1], "{sq:?}");
 }
 

@@ -13,6 +13,7 @@ use super::{Context, Encoded};
 use crate::data::{split, Inputs};
 use crate::error::Result;
 use crate::methods::{Fitted, Method};
+use crate::outdir::PAGES;
 use crate::results::{ImagePages, InterpretPage};
 
 /// Test sentences shown: enough to see what the prototypes gather, few enough to read.
@@ -154,7 +155,7 @@ pub fn run_images(ctx: &Context, set: &Encoded) -> Result<Option<ImagePages>> {
         method: fit.method.to_string(),
         seed: ctx.seed,
         images: shown.len(),
-        folder: "interpret-images".into(),
+        folder: PAGES.into(),
         seconds: fit.started.elapsed().as_secs_f64(),
         prototypes: fit.readout.config().prototypes,
         assigned,

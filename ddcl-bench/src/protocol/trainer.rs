@@ -147,8 +147,8 @@ pub fn encoder_tau<E: Encode>(enc: &E, batch: &E::Batch, rc: &RunConfig) -> Resu
 }
 
 /// A trainer on the joint dataset with the given readout and training settings, and its
-/// training and test batches (the test examples in order of length); for a k-means++ readout the temperature is set from the
-/// encoder's scale (see [`auto_tau`]).
+/// training and test batches (the test examples in order of length); for a k-means++ readout
+/// the temperature is set from the encoder's scale (see [`auto_tau`]).
 pub fn trainer(
     ctx: &Context,
     jd: &JointData,

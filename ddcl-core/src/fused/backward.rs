@@ -171,8 +171,8 @@ fn chunk<E: Elem>(
         real(r) && g_ols != g_v
     });
     // G' q for every token as one f64 GEMM
-    let mut gq = vec![0f64; if coupled { rows * k } else { 0 }];
-    if coupled {
+    let gq = coupled.then(|| {
+        let mut gq = vec![0f64; rows * k];
         let gram = &protos.pairs[k..];
         matmul(
             &mut gq,
@@ -184,7 +184,8 @@ fn chunk<E: Elem>(
             (2 * k, 1),
             1.0,
         );
-    }
+        gq
+    });
     let mut u = vec![0f64; k];
     for r in (0..rows).filter(|&r| real(r)) {
         let (g_sq, g_ols, g_v) = loss_grads(r);
@@ -194,7 +195,7 @@ fn chunk<E: Elem>(
         for j in 0..k {
             u[j] = g_q[j].to_f64() + (g_sq + g_ols) * dist[j].to_f64();
         }
-        if coupled {
+        if let Some(gq) = &gq {
             let gq = &gq[tok];
             for j in 0..k {
                 u[j] += (g_v - g_ols) * (protos.norms[j] - 2.0 * gq[j]);

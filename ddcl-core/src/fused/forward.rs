@@ -41,7 +41,7 @@ impl<E: Elem> Block<E> {
             q: vec![0.0; ROWS * k],
             y: vec![0.0; ROWS * if wide::<E>(k, d) { d } else { 2 * k }],
             off: vec![0.0; if wide::<E>(k, d) { ROWS * k } else { 0 }],
-            peak: vec![0; ROWS],
+            peak: vec![0; if wide::<E>(k, d) { ROWS } else { 0 }],
         }
     }
 }
