@@ -188,7 +188,8 @@ struct ClaimsArgs {
     /// Output folder; checked before any work and replaced whole, as the comparison's.
     #[arg(long, default_value = "runs/claims")]
     out: PathBuf,
-    /// The full run: the config's `full` seeds and step counts (time quoted in the config).
+    /// The full run: the config's `full` seeds and step counts (about 75 min on two cores,
+    /// estimated from the quick run's per-step times; see the config).
     #[arg(long)]
     full: bool,
     /// Seeds to run (repeat the flag); replaces the config's `seeds`.

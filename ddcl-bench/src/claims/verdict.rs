@@ -148,46 +148,81 @@ pub fn growth(run: &TimescaleRun) -> f64 {
     }
 }
 
+/// Growth from the collapsed start that came with the tokens' effective rank falling below this
+/// share of its start counts as representation collapse, not prototype separation.
+pub const RANK_COLLAPSE: f64 = 0.5;
+
+/// One eps of one setting and axis from the collapsed start, means over the seeds.
+#[derive(Debug, Clone, Copy)]
+struct EpsMean {
+    eps: f64,
+    growth: f64,
+    rank_start: f64,
+    rank_end: f64,
+}
+
+impl EpsMean {
+    fn collapsed(&self) -> bool {
+        self.rank_end < RANK_COLLAPSE * self.rank_start
+    }
+}
+
+/// Does separation grow within `bound` (every eps <= bound grows, and by more than any eps
+/// above it, leaving out growth with representation collapse when `skip_collapse`)? `None`
+/// without eps on both sides of the bound.
+fn holds(by_eps: &[EpsMean], bound: f64, skip_collapse: bool) -> Option<bool> {
+    let inside = by_eps.iter().filter(|e| e.eps <= bound).map(|e| e.growth);
+    let outside: Vec<&EpsMean> = by_eps.iter().filter(|e| e.eps > bound).collect();
+    if outside.is_empty() || inside.clone().next().is_none() {
+        return None;
+    }
+    let min_in = inside.fold(f64::INFINITY, f64::min);
+    let max_out = outside
+        .iter()
+        .filter(|e| !(skip_collapse && e.collapsed()))
+        .map(|e| e.growth)
+        .fold(f64::NEG_INFINITY, f64::max);
+    Some(min_in > 0.0 && min_in > max_out)
+}
+
 /// From the collapsed start, per setting and axis: does separation grow within the bound
 /// (every eps <= 0.1 grows, and by more than any eps above it)? Not measured without ratios
-/// on both sides of the bound.
+/// on both sides of the bound. The verdict also names the growth that came with
+/// representation collapse and the largest bound on the eps grid at which the rule holds in
+/// every setting and axis once that growth is set aside.
 fn timescale_claim(runs: &[TimescaleRun]) -> Claim {
-    let mut held = Vec::new();
+    let groups: Vec<(&str, &str, Vec<EpsMean>)> = SETTINGS
+        .iter()
+        .flat_map(|&s| AXES.iter().map(move |&a| (s, a)))
+        .map(|(s, a)| (s, a, eps_means(runs, s, a)))
+        .filter(|g| !g.2.is_empty())
+        .collect();
+    let count = |bound: f64, skip: bool| {
+        let h: Vec<bool> = groups
+            .iter()
+            .filter_map(|g| holds(&g.2, bound, skip))
+            .collect();
+        (h.iter().filter(|&&x| x).count(), h.len())
+    };
     let mut parts = Vec::new();
-    for setting in SETTINGS {
-        for axis in AXES {
-            let mut by_eps: Vec<(f64, f64)> = Vec::new();
-            for r in runs
-                .iter()
-                .filter(|r| r.setting == setting && r.axis == axis && r.start == "collapsed")
-            {
-                match by_eps.iter_mut().find(|e| e.0 == r.eps) {
-                    Some(_) => {}
-                    None => by_eps.push((r.eps, mean_growth(runs, setting, axis, r.eps))),
-                }
-            }
-            if by_eps.is_empty() {
-                continue;
-            }
-            let inside: Vec<f64> = by_eps
-                .iter()
-                .filter(|e| e.0 <= DEFAULT_EPS_MAX)
-                .map(|e| e.1)
-                .collect();
-            let outside: Vec<f64> = by_eps
-                .iter()
-                .filter(|e| e.0 > DEFAULT_EPS_MAX)
-                .map(|e| e.1)
-                .collect();
-            if inside.is_empty() || outside.is_empty() {
-                continue;
-            }
-            let min_in = inside.iter().copied().fold(f64::INFINITY, f64::min);
-            let max_out = outside.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let ok = min_in > 0.0 && min_in > max_out;
-            held.push(ok);
-            parts.push(format!(
-                "{setting}, {axis}: growth within the bound >= {min_in:.3}, above it <= {max_out:.3}"
+    let mut collapse = Vec::new();
+    for (setting, axis, by_eps) in &groups {
+        let (inside, outside): (Vec<&EpsMean>, Vec<&EpsMean>) =
+            by_eps.iter().partition(|e| e.eps <= DEFAULT_EPS_MAX);
+        let (Some(min_in), Some(max_out)) = (
+            inside.iter().min_by(|a, b| a.growth.total_cmp(&b.growth)),
+            outside.iter().max_by(|a, b| a.growth.total_cmp(&b.growth)),
+        ) else {
+            continue;
+        };
+        parts.push(format!(
+            "{setting}, {axis}: growth within the bound >= {:.3} (eps = {}), above it <= {:.3} (eps = {})",
+            min_in.growth, min_in.eps, max_out.growth, max_out.eps
+        ));
+        for e in by_eps.iter().filter(|e| e.growth > 0.0 && e.collapsed()) {
+            collapse.push(format!(
+                "{setting}, {axis}, eps = {}: growth {:.3} with effective rank {:.1} -> {:.1}",
+                e.eps, e.growth, e.rank_start, e.rank_end
             ));
         }
     }
@@ -195,14 +230,36 @@ fn timescale_claim(runs: &[TimescaleRun]) -> Claim {
         .first()
         .and_then(|r| r.curve.first())
         .map_or(f64::NAN, |p| p.tau_over_critical);
-    let n = held.iter().filter(|&&h| h).count();
-    let verdict = match (n, held.len()) {
+    let mut verdict = match count(DEFAULT_EPS_MAX, false) {
         (_, 0) => "not measured".to_string(),
         (a, b) if a == b => "reproduced in every setting and on both axes".to_string(),
         (0, _) => "not reproduced: within the bound separation does not grow more than above it"
             .to_string(),
         (a, b) => format!("partly: in {a} of {b} settings x axes"),
     };
+    if !collapse.is_empty() {
+        verdict.push_str(&format!(
+            "; growth with representation collapse (effective rank below {RANK_COLLAPSE} of its start): {}",
+            collapse.join("; ")
+        ));
+    }
+    let mut grid: Vec<f64> = groups
+        .iter()
+        .flat_map(|g| g.2.iter().map(|e| e.eps))
+        .collect();
+    grid.sort_by(f64::total_cmp);
+    grid.dedup();
+    let measured = grid
+        .iter()
+        .rev()
+        .copied()
+        .find(|&b| matches!(count(b, true), (a, n) if n > 0 && a == n));
+    if let Some(b) = measured.filter(|&b| b != DEFAULT_EPS_MAX) {
+        let (a, n) = count(b, false);
+        verdict.push_str(&format!(
+            "; with the bound at eps <= {b} it holds in every setting x axis once that growth is set aside ({a} of {n} without)"
+        ));
+    }
     Claim {
         claim: "prototype separation grows when the timescale condition eps <= 0.1 holds (collapsed start)".into(),
         paper: "qualitative".into(),
@@ -214,13 +271,120 @@ fn timescale_claim(runs: &[TimescaleRun]) -> Claim {
     }
 }
 
-fn mean_growth(runs: &[TimescaleRun], setting: &str, axis: &str, eps: f64) -> f64 {
-    let g: Vec<f64> = runs
-        .iter()
-        .filter(|r| {
-            r.setting == setting && r.axis == axis && r.start == "collapsed" && r.eps == eps
-        })
-        .map(growth)
-        .collect();
-    g.iter().sum::<f64>() / g.len().max(1) as f64
+/// Per eps of `setting` and `axis` from the collapsed start: the means over the seeds, in
+/// the order the runs first reach each eps.
+fn eps_means(runs: &[TimescaleRun], setting: &str, axis: &str) -> Vec<EpsMean> {
+    let ours = || {
+        runs.iter()
+            .filter(move |r| r.setting == setting && r.axis == axis && r.start == "collapsed")
+    };
+    let mut out: Vec<EpsMean> = Vec::new();
+    for eps in ours().map(|r| r.eps) {
+        if out.iter().any(|e| e.eps == eps) {
+            continue;
+        }
+        let same: Vec<&TimescaleRun> = ours().filter(|r| r.eps == eps).collect();
+        let mean = |f: &dyn Fn(&TimescaleRun) -> f64| {
+            same.iter().map(|r| f(r)).sum::<f64>() / same.len() as f64
+        };
+        out.push(EpsMean {
+            eps,
+            growth: mean(&|r| growth(r)),
+            rank_start: mean(&|r| r.curve.first().map_or(f64::NAN, |p| p.effective_rank)),
+            rank_end: mean(&|r| r.curve.last().map_or(f64::NAN, |p| p.effective_rank)),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::claims::results::TimescalePoint;
+
+    fn point(step: usize, separation: f64, rank: f64) -> TimescalePoint {
+        TimescalePoint {
+            step,
+            separation_min: separation,
+            separation_mean: separation,
+            v_over_l_sq: 0.0,
+            effective_rank: rank,
+            token_rms: 1.0,
+            tau_over_critical: 0.5,
+            margin: 1.0,
+            gradient_ratio: None,
+        }
+    }
+
+    /// Every setting x axis from the collapsed start, one seed; `growth(first_group, eps)`
+    /// gives each run's growth and final effective rank (from 12).
+    fn runs(growth: impl Fn(bool, f64) -> (f64, f64)) -> Vec<TimescaleRun> {
+        let mut out = Vec::new();
+        for (i, (setting, axis)) in SETTINGS
+            .iter()
+            .flat_map(|&s| AXES.iter().map(move |&a| (s, a)))
+            .enumerate()
+        {
+            for eps in [0.001, 0.01, 0.1, 1.0, 10.0] {
+                let (g, rank) = growth(i == 0, eps);
+                out.push(TimescaleRun {
+                    setting,
+                    axis,
+                    start: "collapsed",
+                    eps,
+                    eta_e: eps,
+                    eta_p: 1.0,
+                    lambda: 1.0,
+                    seed: 0,
+                    tau: 1.0,
+                    curve: vec![point(0, 1e-3, 12.0), point(10, 1e-3 + g, rank)],
+                    accuracy: 0.5,
+                });
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn growth_only_within_the_bound_is_reproduced() {
+        let c = timescale_claim(&runs(|_, eps| (if eps <= 0.1 { 0.2 } else { 0.0 }, 12.0)));
+        assert_eq!(c.verdict, "reproduced in every setting and on both axes");
+    }
+
+    #[test]
+    fn collapse_growth_is_named_and_the_measured_bound_found() {
+        // separation stays collapsed at the bound itself; one group grows at eps = 10 while
+        // its tokens collapse to rank 3.
+        let c = timescale_claim(&runs(|first, eps| match eps {
+            e if e <= 0.01 => (1.0, 12.0),
+            e if e == 10.0 && first => (1.5, 3.0),
+            _ => (0.0, 12.0),
+        }));
+        assert!(c.verdict.starts_with("not reproduced"), "{}", c.verdict);
+        assert!(
+            c.verdict.contains(
+                "unsupervised, eta_P fixed, eps = 10: growth 1.500 with effective rank 12.0 -> 3.0"
+            ),
+            "{}",
+            c.verdict
+        );
+        assert!(
+            c.verdict.contains("with the bound at eps <= 0.01 it holds in every setting x axis once that growth is set aside (3 of 4 without)"),
+            "{}",
+            c.verdict
+        );
+        assert!(c
+            .ours
+            .contains("growth within the bound >= 0.000 (eps = 0.1)"));
+    }
+
+    #[test]
+    fn one_side_of_the_bound_is_not_measured() {
+        let only: Vec<TimescaleRun> = runs(|_, _| (1.0, 12.0))
+            .into_iter()
+            .filter(|r| r.eps <= 0.1)
+            .collect();
+        assert_eq!(timescale_claim(&only).verdict, "not measured");
+        assert_eq!(timescale_claim(&[]).verdict, "not measured");
+    }
 }
