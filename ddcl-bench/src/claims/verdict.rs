@@ -167,22 +167,32 @@ impl EpsMean {
     }
 }
 
+/// The least growth at eps <= `bound` and the most above it (NaN left out, and growth with
+/// representation collapse when `skip_collapse`; `None` above when all of it is left out).
+/// `None` without eps on both sides of the bound.
+fn extremes(
+    by_eps: &[EpsMean],
+    bound: f64,
+    skip_collapse: bool,
+) -> Option<(&EpsMean, Option<&EpsMean>)> {
+    let min_in = by_eps
+        .iter()
+        .filter(|e| e.eps <= bound && !e.growth.is_nan())
+        .min_by(|a, b| a.growth.total_cmp(&b.growth))?;
+    let mut outside = by_eps.iter().filter(|e| e.eps > bound).peekable();
+    outside.peek()?;
+    let max_out = outside
+        .filter(|e| !(e.growth.is_nan() || skip_collapse && e.collapsed()))
+        .max_by(|a, b| a.growth.total_cmp(&b.growth));
+    Some((min_in, max_out))
+}
+
 /// Does separation grow within `bound` (every eps <= bound grows, and by more than any eps
 /// above it, leaving out growth with representation collapse when `skip_collapse`)? `None`
 /// without eps on both sides of the bound.
 fn holds(by_eps: &[EpsMean], bound: f64, skip_collapse: bool) -> Option<bool> {
-    let inside = by_eps.iter().filter(|e| e.eps <= bound).map(|e| e.growth);
-    let outside: Vec<&EpsMean> = by_eps.iter().filter(|e| e.eps > bound).collect();
-    if outside.is_empty() || inside.clone().next().is_none() {
-        return None;
-    }
-    let min_in = inside.fold(f64::INFINITY, f64::min);
-    let max_out = outside
-        .iter()
-        .filter(|e| !(skip_collapse && e.collapsed()))
-        .map(|e| e.growth)
-        .fold(f64::NEG_INFINITY, f64::max);
-    Some(min_in > 0.0 && min_in > max_out)
+    let (min_in, max_out) = extremes(by_eps, bound, skip_collapse)?;
+    Some(min_in.growth > 0.0 && max_out.is_none_or(|o| min_in.growth > o.growth))
 }
 
 /// From the collapsed start, per setting and axis: does separation grow within the bound
@@ -207,12 +217,7 @@ fn timescale_claim(runs: &[TimescaleRun]) -> Claim {
     let mut parts = Vec::new();
     let mut collapse = Vec::new();
     for (setting, axis, by_eps) in &groups {
-        let (inside, outside): (Vec<&EpsMean>, Vec<&EpsMean>) =
-            by_eps.iter().partition(|e| e.eps <= DEFAULT_EPS_MAX);
-        let (Some(min_in), Some(max_out)) = (
-            inside.iter().min_by(|a, b| a.growth.total_cmp(&b.growth)),
-            outside.iter().max_by(|a, b| a.growth.total_cmp(&b.growth)),
-        ) else {
+        let Some((min_in, Some(max_out))) = extremes(by_eps, DEFAULT_EPS_MAX, false) else {
             continue;
         };
         parts.push(format!(
@@ -352,6 +357,16 @@ mod tests {
         out
     }
 
+    /// Growth 1 at every eps <= `grows_to` and none above, except that the first group grows
+    /// 1.5 at eps = 10 while its tokens collapse to rank 3.
+    fn collapse_case(grows_to: f64) -> Vec<TimescaleRun> {
+        runs(|first, eps| match eps {
+            e if e <= grows_to => (1.0, 12.0),
+            e if e == 10.0 && first => (1.5, 3.0),
+            _ => (0.0, 12.0),
+        })
+    }
+
     #[test]
     fn growth_only_within_the_bound_is_reproduced() {
         let c = timescale_claim(&runs(|_, eps| (if eps <= 0.1 { 0.2 } else { 0.0 }, 12.0)));
@@ -362,11 +377,7 @@ mod tests {
     fn collapse_growth_is_named_and_the_measured_bound_found() {
         // separation stays collapsed at the bound itself; one group grows at eps = 10 while
         // its tokens collapse to rank 3.
-        let c = timescale_claim(&runs(|first, eps| match eps {
-            e if e <= 0.01 => (1.0, 12.0),
-            e if e == 10.0 && first => (1.5, 3.0),
-            _ => (0.0, 12.0),
-        }));
+        let c = timescale_claim(&collapse_case(0.01));
         assert!(c.verdict.starts_with("not reproduced"), "{}", c.verdict);
         assert!(
             c.verdict.contains(
@@ -387,11 +398,7 @@ mod tests {
 
     #[test]
     fn a_verdict_lost_to_collapse_growth_alone_says_so_at_the_paper_bound() {
-        let c = timescale_claim(&runs(|first, eps| match eps {
-            e if e <= 0.1 => (1.0, 12.0),
-            e if e == 10.0 && first => (1.5, 3.0),
-            _ => (0.0, 12.0),
-        }));
+        let c = timescale_claim(&collapse_case(0.1));
         assert!(c.verdict.starts_with("partly: in 3 of 4"), "{}", c.verdict);
         assert!(
             c.verdict.ends_with("with the bound at eps <= 0.1 it holds in every setting x axis once that growth is set aside (3 of 4 without)"),
